@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/* keyrot generate: create a new RSA key pair in the store. */
+#include "config.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "lifecycle.h"
+
+static const char usage[] =
+    "Usage: keyrot generate [--kid KID] [--bits N] [--activate]\n"
+    "\n"
+    "Generates a new RSA key pair (e = 65537) and registers it as pending,\n"
+    "so that verifiers can learn it before it signs. Prints the kid.\n"
+    "\n"
+    "  --kid KID    key ID, 1-128 characters of A-Z a-z 0-9 . _ -\n"
+    "               (default: k-YYYYMMDD- and the first 8 characters of the\n"
+    "               key's RFC 7638 thumbprint)\n"
+    "  --bits N     2048, 3072 or 4096 (default: the policy's default_bits)\n"
+    "  --activate   make it the active key at once; the previous active key\n"
+    "               becomes retiring for the policy's overlap\n";
+
+static bool
+bits_allowed(long bits)
+{
+    return bits == 2048 || bits == 3072 || bits == 4096;
+}
+
+/* Builds the default kid from the date and the thumbprint. */
+static void
+kid_default(const kr_cli *cli, const kr_rsakey *key, char kid[KR_KID_SIZE])
+{
+    char thumbprint[KR_THUMBPRINT_SIZE];
+    time_t t = (time_t)cli->ctx.now;
+    struct tm tm;
+    char date[16] = "00000000";
+
+    kr_rsakey_thumbprint(key, thumbprint);
+    if (gmtime_r(&t, &tm) != NULL)
+        strftime(date, sizeof(date), "%Y%m%d", &tm);
+    snprintf(kid, KR_KID_SIZE, "k-%s-%.8s", date, thumbprint);
+}
+
+/* Generates, stores and optionally activates a key; shared with rotate. */
+int
+cmd_generate_run(kr_cli *cli, kr_store *store, const char *kid_arg,
+                 long bits, bool activate, char kid_out[KR_KID_SIZE])
+{
+    kr_rsakey *key = NULL;
+    kr_error err = {0};
+    kr_add_outcome outcome;
+    kr_plan plan;
+    int status = 0;
+
+    if (kr_rsakey_generate((unsigned)bits, &key, &err) != KR_OK) {
+        status = cli_report(cli, &err, NULL);
+        goto out;
+    }
+    if (kid_arg != NULL)
+        snprintf(kid_out, KR_KID_SIZE, "%s", kid_arg);
+    else
+        kid_default(cli, key, kid_out);
+
+    if (kr_store_key_add(store, key, kid_out, "generated", &outcome, &err)
+        != KR_OK) {
+        status = cli_report(cli, &err, NULL);
+        goto out;
+    }
+    if (activate
+        && kr_lifecycle_activate(store, kid_out, -1, false, &plan, &err)
+               != KR_OK) {
+        status = cli_report(cli, &err, kid_out);
+        goto out;
+    }
+
+out:
+    kr_rsakey_free(key);
+    return status;
+}
+
+int
+cmd_generate(kr_cli *cli, int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"kid", required_argument, NULL, 'k'},
+        {"bits", required_argument, NULL, 'b'},
+        {"activate", no_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *kid_arg = NULL;
+    long bits = 0;
+    bool activate = false;
+    char kid[KR_KID_SIZE];
+    kr_store *store = NULL;
+    kr_key_info info;
+    kr_policy policy;
+    kr_error err = {0};
+    char *end;
+    int opt, status = 0;
+
+    optind = 0;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'k':
+            kid_arg = optarg;
+            break;
+        case 'b':
+            bits = strtol(optarg, &end, 10);
+            if (*end != '\0' || !bits_allowed(bits))
+                return cli_fail(cli, KR_E_USAGE,
+                                "--bits: invalid size '%s': use 2048, 3072 "
+                                "or 4096",
+                                optarg);
+            break;
+        case 'a':
+            activate = true;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            return cli_option_error(cli, argv);
+        }
+    }
+    if (optind != argc)
+        return cli_fail(cli, KR_E_USAGE, "unexpected argument '%s'",
+                        argv[optind]);
+    if (kid_arg != NULL && !kr_kid_valid(kid_arg, strlen(kid_arg)))
+        return cli_fail(cli, KR_E_USAGE,
+                        "--kid: invalid kid; use 1-128 characters of "
+                        "A-Z a-z 0-9 . _ -");
+
+    if (cli_store_open(cli, &store, &err) != KR_OK)
+        return cli_report(cli, &err, NULL);
+    if (kr_store_policy_get(store, &policy, &err) != KR_OK) {
+        status = cli_report(cli, &err, NULL);
+        goto out;
+    }
+    if (bits == 0)
+        bits = (long)policy.default_bits;
+    if (bits < policy.min_bits) {
+        status = cli_fail(cli, KR_E_REFUSED,
+                          "--bits %ld is below the policy's min_bits %" PRId64,
+                          bits, policy.min_bits);
+        goto out;
+    }
+
+    status = cmd_generate_run(cli, store, kid_arg, bits, activate, kid);
+    if (status != 0)
+        goto out;
+
+    if (cli->json) {
+        if (kr_store_key_get(store, kid, &info, &err) != KR_OK) {
+            status = cli_report(cli, &err, NULL);
+            goto out;
+        }
+        cli_json_print(cli_key_json(&info), false);
+    } else {
+        printf("%s\n", kid);
+    }
+
+out:
+    kr_store_close(store);
+    return status;
+}

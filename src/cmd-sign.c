@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/* keyrot sign and keyrot header: mint a token with the active key. */
+#include "config.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "jws.h"
+
+/* Largest --claims file accepted, in bytes. */
+#define CLAIMS_FILE_MAX (64 * 1024)
+#define AUD_MAX 16
+
+static const char sign_usage[] =
+    "Usage: keyrot sign [--aud AUD]... [--ttl D] [--claim NAME=VALUE]...\n"
+    "                   [--claims FILE]\n"
+    "\n"
+    "Prints one RS256 token signed by the active key, with the header\n"
+    "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":KID} and the claims aud, iat "
+    "(now)\n"
+    "and exp (now + ttl), then any others given.\n"
+    "\n"
+    "  --aud AUD           audience (the project ID); repeat for several,\n"
+    "                      which are signed as an array\n"
+    "  --ttl D             lifetime, such as 300, 5m (default: the policy's\n"
+    "                      token_ttl; at most its max_token_ttl)\n"
+    "  --claim NAME=VALUE  an extra claim; VALUE is read as JSON when it is\n"
+    "                      a number, true, false, null, an object or an\n"
+    "                      array, else as a string\n"
+    "  --claims FILE       extra claims from a JSON object file\n"
+    "iat and exp are always set by keyrot.\n";
+
+static const char header_usage[] =
+    "Usage: keyrot header [same options as sign]\n"
+    "\n"
+    "Prints 'Authorization: Bearer TOKEN' for curl -H and scripts.\n";
+
+typedef struct sign_args {
+    const char *auds[AUD_MAX];
+    size_t n_auds;
+    int64_t ttl; /* -1: the policy's */
+    json_t *extra; /* claims from --claims and --claim, owned */
+} sign_args;
+
+/* Parses VALUE of --claim: JSON for numbers, literals, objects and arrays,
+ * else the text as a string. */
+static json_t *
+claim_value(const char *text)
+{
+    json_t *value;
+    json_error_t jerr;
+
+    value = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (value != NULL && !json_is_string(value))
+        return value;
+    json_decref(value);
+    return json_string(text);
+}
+
+static int
+claim_add(kr_cli *cli, json_t *claims, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    char name[256];
+    json_t *value;
+
+    if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof(name))
+        return cli_fail(cli, KR_E_USAGE,
+                        "--claim: expected NAME=VALUE, got '%s'", arg);
+    memcpy(name, arg, (size_t)(eq - arg));
+    name[eq - arg] = '\0';
+
+    value = claim_value(eq + 1);
+    if (value == NULL)
+        return cli_fail(cli, KR_E_USAGE, "--claim %s: invalid value", name);
+    json_object_set_new(claims, name, value);
+    return 0;
+}
+
+static int
+claims_file_add(kr_cli *cli, json_t *claims, const char *path)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    json_t *loaded = NULL;
+    json_error_t jerr;
+    kr_error err = {0};
+    int status = 0;
+
+    if (cli_file_read(path, CLAIMS_FILE_MAX, &data, &len, &err) != KR_OK)
+        return cli_report(cli, &err, path);
+
+    loaded = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES,
+                        &jerr);
+    if (loaded == NULL) {
+        status = cli_fail(cli, KR_E_INPUT, "%s: invalid JSON at line %d: %s",
+                          path, jerr.line, jerr.text);
+        goto out;
+    }
+    if (!json_is_object(loaded)) {
+        status = cli_fail(cli, KR_E_INPUT,
+                          "%s: the claims file must hold a JSON object", path);
+        goto out;
+    }
+    json_object_update(claims, loaded);
+
+out:
+    json_decref(loaded);
+    free(data);
+    return status;
+}
+
+static int
+args_parse(kr_cli *cli, int argc, char **argv, const char *usage,
+           sign_args *args)
+{
+    static const struct option options[] = {
+        {"aud", required_argument, NULL, 'a'},
+        {"ttl", required_argument, NULL, 't'},
+        {"claim", required_argument, NULL, 'c'},
+        {"claims", required_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt, status;
+
+    optind = 0;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        status = 0;
+        switch (opt) {
+        case 'a':
+            if (args->n_auds == AUD_MAX)
+                return cli_fail(cli, KR_E_USAGE,
+                                "--aud: at most %d audiences", AUD_MAX);
+            if (optarg[0] == '\0')
+                return cli_fail(cli, KR_E_USAGE, "--aud: empty audience");
+            args->auds[args->n_auds++] = optarg;
+            break;
+        case 't':
+            status = cli_duration_arg(cli, "--ttl", optarg, &args->ttl);
+            if (status == 0 && args->ttl == 0)
+                status = cli_fail(cli, KR_E_USAGE, "--ttl: must be positive");
+            break;
+        case 'c':
+            status = claim_add(cli, args->extra, optarg);
+            break;
+        case 'C':
+            status = claims_file_add(cli, args->extra, optarg);
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return -1;
+        default:
+            return cli_option_error(cli, argv);
+        }
+        if (status != 0)
+            return status;
+    }
+    if (optind != argc)
+        return cli_fail(cli, KR_E_USAGE, "unexpected argument '%s'",
+                        argv[optind]);
+
+    if (json_object_get(args->extra, "iat") != NULL
+        || json_object_get(args->extra, "exp") != NULL)
+        return cli_fail(cli, KR_E_USAGE,
+                        "iat and exp are set by keyrot; use --ttl for the "
+                        "lifetime");
+    if (args->n_auds > 0 && json_object_get(args->extra, "aud") != NULL)
+        return cli_fail(cli, KR_E_USAGE,
+                        "aud is given both by --aud and in the claims");
+    return 0;
+}
+
+/* Builds {aud, iat, exp, ...extra} in that order. */
+static json_t *
+claims_build(const sign_args *args, int64_t iat, int64_t exp)
+{
+    json_t *claims = json_object();
+    const char *name;
+    json_t *value;
+
+    if (args->n_auds == 1) {
+        json_object_set_new(claims, "aud", json_string(args->auds[0]));
+    } else if (args->n_auds > 1) {
+        json_t *array = json_array();
+
+        for (size_t i = 0; i < args->n_auds; i++)
+            json_array_append_new(array, json_string(args->auds[i]));
+        json_object_set_new(claims, "aud", array);
+    }
+    json_object_set_new(claims, "iat", json_integer(iat));
+    json_object_set_new(claims, "exp", json_integer(exp));
+    json_object_foreach(args->extra, name, value)
+        json_object_set(claims, name, value);
+    return claims;
+}
+
+/* Records one usage row per audience; a failure to count is reported but
+ * does not withhold a token that was already signed. */
+static void
+usage_record(kr_cli *cli, kr_store *store, const char *kid,
+             const sign_args *args, const json_t *claims, int64_t exp)
+{
+    kr_error err = {0};
+    const json_t *aud = json_object_get(claims, "aud");
+    kr_code rc = KR_OK;
+
+    if (args->n_auds == 0)
+        rc = kr_store_usage_signed(store, kid,
+                                   json_is_string(aud) ? json_string_value(aud)
+                                                       : NULL,
+                                   exp, &err);
+    for (size_t i = 0; i < args->n_auds && rc == KR_OK; i++)
+        rc = kr_store_usage_signed(store, kid, args->auds[i], exp, &err);
+    if (rc != KR_OK)
+        cli_warn(cli, "usage not recorded: %s", err.msg);
+}
+
+static int
+sign_run(kr_cli *cli, int argc, char **argv, const char *usage,
+         bool as_header)
+{
+    sign_args args = {.ttl = -1, .extra = json_object()};
+    kr_store *store = NULL;
+    kr_rsakey *key = NULL;
+    json_t *claims = NULL;
+    char *token = NULL;
+    kr_error err = {0};
+    kr_key_info active;
+    kr_policy policy;
+    int64_t exp;
+    int status;
+
+    status = args_parse(cli, argc, argv, usage, &args);
+    if (status != 0) {
+        status = status < 0 ? 0 : status;
+        goto out;
+    }
+
+    if (cli_store_open(cli, &store, &err) != KR_OK
+        || kr_store_policy_get(store, &policy, &err) != KR_OK
+        || kr_store_active_get(store, &active, &err) != KR_OK) {
+        status = cli_report(cli, &err, NULL);
+        goto out;
+    }
+    if (args.ttl < 0)
+        args.ttl = policy.token_ttl;
+    if (args.ttl > policy.max_token_ttl) {
+        status = cli_fail(cli, KR_E_REFUSED,
+                          "--ttl %" PRId64 "s exceeds the policy's "
+                          "max_token_ttl of %" PRId64 "s",
+                          args.ttl, policy.max_token_ttl);
+        goto out;
+    }
+    if (!active.has_private) {
+        status = cli_fail(cli, KR_E_REFUSED,
+                          "the active key %s has no private part in this "
+                          "store (verify-only); import its private key or "
+                          "activate another key",
+                          active.kid);
+        goto out;
+    }
+
+    if (kr_store_key_load(store, active.kid, &key, &err) != KR_OK) {
+        status = cli_report(cli, &err, active.kid);
+        goto out;
+    }
+    exp = cli->ctx.now + args.ttl;
+    claims = claims_build(&args, cli->ctx.now, exp);
+    if (kr_jws_sign(key, active.kid, claims, &token, &err) != KR_OK) {
+        status = cli_report(cli, &err, active.kid);
+        goto out;
+    }
+    usage_record(cli, store, active.kid, &args, claims, exp);
+
+    if (as_header)
+        printf("Authorization: Bearer %s\n", token);
+    else if (cli->json)
+        cli_json_print(json_pack("{s:s, s:s, s:I, s:I}", "token", token, "kid",
+                                 active.kid, "iat", (json_int_t)cli->ctx.now,
+                                 "exp", (json_int_t)exp),
+                       false);
+    else
+        printf("%s\n", token);
+
+out:
+    free(token);
+    json_decref(claims);
+    json_decref(args.extra);
+    kr_rsakey_free(key);
+    kr_store_close(store);
+    return status;
+}
+
+int
+cmd_sign(kr_cli *cli, int argc, char **argv)
+{
+    return sign_run(cli, argc, argv, sign_usage, false);
+}
+
+int
+cmd_header(kr_cli *cli, int argc, char **argv)
+{
+    return sign_run(cli, argc, argv, header_usage, true);
+}

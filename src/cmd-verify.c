@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * keyrot verify: check tokens against the store's keys in the rotation
+ * overlap, or against a JWKS file without any store.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "duration.h"
+#include "jwk.h"
+#include "jws.h"
+#include "lifecycle.h"
+
+#define JWKS_FILE_MAX (1024 * 1024)
+
+static const char usage[] =
+    "Usage: keyrot verify [TOKEN|-] [--aud AUD] [--leeway D] [--jwks FILE]\n"
+    "\n"
+    "Checks one TOKEN, or one token per line from standard input (no TOKEN\n"
+    "or '-'), and prints one result per token: 'valid: kid K ...' or\n"
+    "'invalid: REASON: detail'. With --json, one object per token:\n"
+    "{\"valid\":true,\"kid\":...,\"claims\":{...}} or\n"
+    "{\"valid\":false,\"reason\":...,\"detail\":...}.\n"
+    "Exit status 0 when every token is valid, 1 when any is not.\n"
+    "\n"
+    "  --aud AUD     require this audience (aud may be a string or an array)\n"
+    "  --leeway D    clock skew allowed on exp, nbf and iat (default: the\n"
+    "                policy's leeway)\n"
+    "  --jwks FILE   verify against the keys of a JWK Set file, without a\n"
+    "                store; the default policy limits apply\n"
+    "\n"
+    "Reasons: malformed, too_large, bad_header, alg_not_allowed,\n"
+    "crit_unsupported, kid_missing, kid_unknown, key_retired, key_revoked,\n"
+    "bad_signature, exp_missing, bad_claim, expired, not_yet_valid,\n"
+    "iat_in_future, lifetime_too_long, aud_mismatch.\n";
+
+/* A key looked up once per run, with the verdict of its state. */
+typedef struct cached_key {
+    char kid[KR_KID_SIZE];
+    kr_rsakey *key;    /* NULL when refused */
+    kr_reason refusal; /* why, when key is NULL */
+} cached_key;
+
+typedef struct resolver {
+    kr_store *store;     /* NULL with --jwks */
+    kr_jwks_entry *jwks; /* the --jwks keys */
+    size_t n_jwks;
+    int64_t now;
+    cached_key *cache;
+    size_t n_cache;
+} resolver;
+
+static kr_code
+store_lookup(resolver *r, const char *kid, cached_key *entry, kr_error *err)
+{
+    kr_key_info info;
+    kr_error lookup_err = {0};
+    kr_code rc;
+
+    rc = kr_store_key_get(r->store, kid, &info, &lookup_err);
+    if (rc == KR_E_NOTFOUND) {
+        entry->refusal = KR_REASON_KID_UNKNOWN;
+        return KR_OK;
+    }
+    if (rc != KR_OK)
+        return kr_error_set(err, rc, "%s", lookup_err.msg);
+
+    if (info.state == KR_STATE_REVOKED) {
+        entry->refusal = KR_REASON_KEY_REVOKED;
+        return KR_OK;
+    }
+    if (!kr_lifecycle_verifies(&info, r->now)) {
+        entry->refusal = KR_REASON_KEY_RETIRED;
+        return KR_OK;
+    }
+    return kr_store_key_load(r->store, kid, &entry->key, err);
+}
+
+static kr_code
+resolve(void *ctx, const char *kid, const kr_rsakey **key, kr_reason *refusal,
+        kr_error *err)
+{
+    resolver *r = ctx;
+    cached_key *entry, *grown;
+    kr_code rc = KR_OK;
+
+    for (size_t i = 0; i < r->n_cache; i++) {
+        if (strcmp(r->cache[i].kid, kid) == 0) {
+            *key = r->cache[i].key;
+            *refusal = r->cache[i].refusal;
+            return KR_OK;
+        }
+    }
+
+    grown = realloc(r->cache, (r->n_cache + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return kr_error_set(err, KR_E_SYSTEM, "out of memory");
+    r->cache = grown;
+    entry = &r->cache[r->n_cache];
+    memset(entry, 0, sizeof(*entry));
+    snprintf(entry->kid, sizeof(entry->kid), "%s", kid);
+    entry->refusal = KR_REASON_KID_UNKNOWN;
+
+    if (r->store != NULL) {
+        rc = store_lookup(r, kid, entry, err);
+        if (rc != KR_OK)
+            return rc;
+    } else {
+        for (size_t i = 0; i < r->n_jwks; i++) {
+            if (strcmp(r->jwks[i].kid, kid) == 0)
+                entry->key = r->jwks[i].key;
+        }
+    }
+    if (entry->key != NULL)
+        entry->refusal = KR_REASON_NONE;
+    r->n_cache++;
+
+    *key = entry->key;
+    *refusal = entry->refusal;
+    return KR_OK;
+}
+
+static void
+resolver_free(resolver *r)
+{
+    for (size_t i = 0; r->store != NULL && i < r->n_cache; i++)
+        kr_rsakey_free(r->cache[i].key);
+    free(r->cache);
+    kr_jwks_entries_free(r->jwks, r->n_jwks);
+}
+
+static void
+verdict_print(const kr_cli *cli, kr_verdict *v)
+{
+    char exp[32];
+
+    if (cli->json) {
+        json_t *obj;
+
+        if (v->reason == KR_REASON_NONE)
+            obj = json_pack("{s:b, s:s, s:O}", "valid", 1, "kid", v->kid,
+                            "claims", v->claims);
+        else
+            obj = json_pack("{s:b, s:s, s:s}", "valid", 0, "reason",
+                            kr_reason_name(v->reason), "detail", v->detail);
+        cli_json_print(obj, false);
+        return;
+    }
+    if (v->reason == KR_REASON_NONE) {
+        kr_time_format(v->exp, exp, sizeof(exp));
+        printf("valid: kid %s, expires %s\n", v->kid, exp);
+    } else {
+        printf("invalid: %s: %s\n", kr_reason_name(v->reason), v->detail);
+    }
+}
+
+/* Verifies one token and prints its result; returns false when it is not
+ * valid, and sets *failed on a verification that could not run. */
+static bool
+token_check(const kr_cli *cli, resolver *r, const kr_verify_params *params,
+            const char *token, size_t len, kr_error *err)
+{
+    kr_verdict v = {0};
+    bool valid = false;
+
+    if (kr_jws_verify(token, len, params, resolve, r, &v, err) == KR_OK) {
+        verdict_print(cli, &v);
+        valid = v.reason == KR_REASON_NONE;
+    }
+    kr_verdict_clear(&v);
+    return valid;
+}
+
+static int
+stream_check(kr_cli *cli, resolver *r, const kr_verify_params *params)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    bool all_valid = true;
+    kr_error err = {0};
+    int status = 0;
+
+    while ((len = getline(&line, &cap, stdin)) != -1) {
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = '\0';
+        if (len > 0 && line[len - 1] == '\r')
+            line[--len] = '\0';
+        if (len == 0)
+            continue;
+        if (!token_check(cli, r, params, line, (size_t)len, &err))
+            all_valid = false;
+        if (err.code != KR_OK) {
+            status = cli_report(cli, &err, NULL);
+            break;
+        }
+        fflush(stdout);
+    }
+    free(line);
+    if (status == 0 && !all_valid)
+        status = KR_E_INVALID;
+    return status;
+}
+
+static int
+jwks_load(kr_cli *cli, const char *path, resolver *r)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    kr_warnings warnings = {0};
+    kr_error err = {0};
+    int status = 0;
+
+    if (cli_file_read(path, JWKS_FILE_MAX, &data, &len, &err) != KR_OK)
+        return cli_report(cli, &err, path);
+    if (kr_jwks_parse((const char *)data, len, 2048, &r->jwks, &r->n_jwks,
+                      &warnings, &err) != KR_OK)
+        status = cli_report(cli, &err, path);
+    cli_warnings_print(cli, &warnings, path);
+    free(data);
+    return status;
+}
+
+int
+cmd_verify(kr_cli *cli, int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"aud", required_argument, NULL, 'a'},
+        {"leeway", required_argument, NULL, 'l'},
+        {"jwks", required_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    kr_verify_params params = {.now = cli->ctx.now, .leeway = -1};
+    kr_policy policy = KR_POLICY_DEFAULTS;
+    resolver r = {.now = cli->ctx.now};
+    const char *jwks_path = NULL;
+    const char *token = NULL;
+    kr_error err = {0};
+    int opt, status = 0;
+
+    optind = 0;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'a':
+            params.aud = optarg;
+            break;
+        case 'l':
+            status = cli_duration_arg(cli, "--leeway", optarg, &params.leeway);
+            if (status != 0)
+                return status;
+            break;
+        case 'j':
+            jwks_path = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            return cli_option_error(cli, argv);
+        }
+    }
+    if (argc - optind > 1)
+        return cli_fail(cli, KR_E_USAGE,
+                        "expected at most one TOKEN; pass several on "
+                        "standard input, one per line");
+    if (argc - optind == 1 && strcmp(argv[optind], "-") != 0)
+        token = argv[optind];
+
+    if (jwks_path != NULL) {
+        status = jwks_load(cli, jwks_path, &r);
+        if (status != 0)
+            goto out;
+    } else if (cli_store_open(cli, &r.store, &err) != KR_OK
+               || kr_store_policy_get(r.store, &policy, &err) != KR_OK) {
+        status = cli_report(cli, &err, NULL);
+        goto out;
+    }
+    if (params.leeway < 0)
+        params.leeway = policy.leeway;
+    params.max_lifetime = policy.max_token_ttl;
+
+    if (token == NULL) {
+        status = stream_check(cli, &r, &params);
+    } else if (!token_check(cli, &r, &params, token, strlen(token), &err)) {
+        status = err.code != KR_OK ? cli_report(cli, &err, NULL)
+                                   : KR_E_INVALID;
+    }
+
+out:
+    resolver_free(&r);
+    kr_store_close(r.store);
+    return status;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* The keyrot commands, one per cmd-<name>.c file. */
+#ifndef KEYROT_COMMANDS_H
+#define KEYROT_COMMANDS_H
+
+#include "cli.h"
+#include "lifecycle.h"
+
+int cmd_init(kr_cli *cli, int argc, char **argv);
+int cmd_generate(kr_cli *cli, int argc, char **argv);
+int cmd_import(kr_cli *cli, int argc, char **argv);
+int cmd_list(kr_cli *cli, int argc, char **argv);
+int cmd_show(kr_cli *cli, int argc, char **argv);
+int cmd_activate(kr_cli *cli, int argc, char **argv);
+int cmd_sign(kr_cli *cli, int argc, char **argv);
+int cmd_header(kr_cli *cli, int argc, char **argv);
+int cmd_verify(kr_cli *cli, int argc, char **argv);
+int cmd_jwks(kr_cli *cli, int argc, char **argv);
+
+/* Prints what a plan did (or, with dry_run, would do): lines for people,
+ * or one JSON object with --json. */
+void cmd_plan_print(const kr_cli *cli, const kr_plan *plan, bool dry_run);
+
+/* Generates a key of bits, stores it under kid_arg (or a default kid,
+ * written to kid_out) and activates it when asked. Prints errors; returns
+ * the exit status. Shared by generate and rotate. */
+int cmd_generate_run(kr_cli *cli, kr_store *store, const char *kid_arg,
+                     long bits, bool activate, char kid_out[KR_KID_SIZE]);
+
+#endif

@@ -1,0 +1,1265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The keystore on SQLite: opening and creating the file, transactions,
+ * key rows, policy, usage counters and the hash-chained audit log. Every
+ * value goes through sqlite3_bind_*; SQL text sits next to its one user.
+ * Lifecycle decisions are lifecycle.c's; this file only reads and writes.
+ */
+#include "config.h"
+
+#include "store-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "b64.h"
+#include "duration.h"
+
+static const char *const state_names[] = {
+    [KR_STATE_PENDING] = "pending",
+    [KR_STATE_ACTIVE] = "active",
+    [KR_STATE_RETIRING] = "retiring",
+    [KR_STATE_RETIRED] = "retired",
+    [KR_STATE_REVOKED] = "revoked",
+};
+
+#define N_STATES (sizeof(state_names) / sizeof(state_names[0]))
+
+const char *
+kr_state_name(kr_state state)
+{
+    if ((size_t)state >= N_STATES)
+        return "unknown";
+    return state_names[state];
+}
+
+static bool
+state_parse(const char *name, kr_state *state)
+{
+    for (size_t i = 0; i < N_STATES; i++) {
+        if (name != NULL && strcmp(name, state_names[i]) == 0) {
+            *state = (kr_state)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+kr_code
+kr_store_sql_error(kr_store *store, const char *what, kr_error *err)
+{
+    int ext = sqlite3_extended_errcode(store->db);
+
+    if (ext == SQLITE_CONSTRAINT_TRIGGER || ext == SQLITE_CONSTRAINT_UNIQUE
+        || ext == SQLITE_CONSTRAINT_CHECK)
+        return kr_error_set(err, KR_E_REFUSED, "%s: the store refused it: %s",
+                            what, sqlite3_errmsg(store->db));
+    return kr_error_set(err, KR_E_SYSTEM, "%s failed: %s", what,
+                        sqlite3_errmsg(store->db));
+}
+
+/* --- opening and transactions ----------------------------------------- */
+
+static kr_code
+db_configure(sqlite3 *db, kr_error *err)
+{
+    /* secure_delete overwrites freed pages, so that a purged private key
+     * leaves no copy in the file; synchronous=NORMAL is crash-safe in WAL
+     * mode for a killed process (a power loss may lose the last commits
+     * but never corrupts the file). */
+    static const char pragmas[] =
+        "PRAGMA secure_delete = ON;"
+        "PRAGMA synchronous = NORMAL;"
+        "PRAGMA foreign_keys = ON;";
+    char *msg = NULL;
+    kr_code rc = KR_OK;
+
+    sqlite3_busy_timeout(db, KR_STORE_BUSY_TIMEOUT_MS);
+    if (sqlite3_exec(db, pragmas, NULL, NULL, &msg) != SQLITE_OK)
+        rc = kr_error_set(err, KR_E_SYSTEM, "cannot configure the store: %s",
+                          msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    return rc;
+}
+
+static kr_code
+db_open(const char *path, int flags, sqlite3 **out, kr_error *err)
+{
+    sqlite3 *db = NULL;
+    kr_code rc = KR_OK;
+
+    if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOFOLLOW, NULL)
+        != SQLITE_OK) {
+        rc = kr_error_set(err, KR_E_SYSTEM, "cannot open the store: %s",
+                          db ? sqlite3_errmsg(db) : "out of memory");
+        goto out;
+    }
+    sqlite3_extended_result_codes(db, 1);
+
+    rc = db_configure(db, err);
+    if (rc != KR_OK)
+        goto out;
+
+    *out = db;
+    db = NULL;
+
+out:
+    sqlite3_close(db);
+    return rc;
+}
+
+kr_code
+kr_store_create(const char *path, const kr_context *ctx, kr_error *err)
+{
+    kr_store store = {0};
+    char *msg = NULL;
+    int fd;
+    bool created = false;
+    kr_code rc = KR_OK;
+
+    /* O_EXCL refuses an existing file and O_NOFOLLOW a symlink planted at
+     * the path; the mode is fixed here, before any key can be written. */
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+              0600);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return kr_error_set(err, KR_E_REFUSED,
+                                "%s already exists; keyrot init never "
+                                "overwrites a store",
+                                path);
+        if (errno == ENOENT)
+            return kr_error_set(err, KR_E_NOTFOUND,
+                                "cannot create %s: the directory does not "
+                                "exist",
+                                path);
+        return kr_error_set(err, KR_E_SYSTEM, "cannot create %s: %s", path,
+                            strerror(errno));
+    }
+    created = true;
+    if (fchmod(fd, 0600) != 0 || close(fd) != 0) {
+        rc = kr_error_set(err, KR_E_SYSTEM, "cannot create %s: %s", path,
+                          strerror(errno));
+        goto out;
+    }
+
+    store.ctx = ctx;
+    rc = db_open(path, SQLITE_OPEN_READWRITE, &store.db, err);
+    if (rc != KR_OK)
+        goto out;
+
+    if (sqlite3_exec(store.db, "PRAGMA journal_mode = WAL", NULL, NULL, &msg)
+        != SQLITE_OK) {
+        rc = kr_error_set(err, KR_E_SYSTEM, "cannot enable WAL: %s",
+                          msg ? msg : sqlite3_errmsg(store.db));
+        goto out;
+    }
+
+    rc = kr_schema_migrate(store.db, err);
+    if (rc != KR_OK)
+        goto out;
+
+    rc = kr_store_begin(&store, err);
+    if (rc != KR_OK)
+        goto out;
+    rc = kr_schema_policy_defaults(store.db, err);
+    if (rc == KR_OK)
+        rc = kr_store_audit_append(&store, "init", NULL, NULL, err);
+    if (rc == KR_OK)
+        rc = kr_store_commit(&store, err);
+    if (rc != KR_OK)
+        kr_store_rollback(&store);
+
+out:
+    sqlite3_free(msg);
+    sqlite3_close(store.db);
+    if (rc != KR_OK && created) {
+        /* A half-made store is worse than none: remove it and its log. */
+        char side[4096];
+
+        unlink(path);
+        snprintf(side, sizeof(side), "%s-wal", path);
+        unlink(side);
+        snprintf(side, sizeof(side), "%s-shm", path);
+        unlink(side);
+    }
+    return rc;
+}
+
+kr_code
+kr_store_open(const char *path, const kr_context *ctx, kr_store **out,
+              kr_error *err)
+{
+    kr_store *store = NULL;
+    struct stat st;
+    kr_code rc = KR_OK;
+
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return kr_error_set(err, KR_E_NOTFOUND,
+                                "store %s not found; create it with "
+                                "'keyrot init' or choose one with --store",
+                                path);
+        return kr_error_set(err, KR_E_SYSTEM, "cannot open store %s: %s",
+                            path, strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode))
+        return kr_error_set(err, KR_E_SYSTEM,
+                            "store %s is not a regular file", path);
+
+    store = calloc(1, sizeof(*store));
+    if (store == NULL)
+        return kr_error_set(err, KR_E_SYSTEM, "out of memory");
+    store->ctx = ctx;
+
+    rc = db_open(path, SQLITE_OPEN_READWRITE, &store->db, err);
+    if (rc != KR_OK)
+        goto out;
+
+    rc = kr_schema_migrate(store->db, err);
+    if (rc != KR_OK) {
+        kr_error_clear(err);
+        rc = kr_error_set(err, KR_E_SYSTEM,
+                          "%s is not a usable keyrot store: %s", path,
+                          sqlite3_errmsg(store->db));
+        goto out;
+    }
+
+    *out = store;
+    store = NULL;
+
+out:
+    kr_store_close(store);
+    return rc;
+}
+
+void
+kr_store_close(kr_store *store)
+{
+    if (store == NULL)
+        return;
+    sqlite3_close(store->db);
+    free(store);
+}
+
+kr_code
+kr_store_begin(kr_store *store, kr_error *err)
+{
+    /* IMMEDIATE takes the write lock up front: a deferred transaction that
+     * reads and then writes can fail with SQLITE_BUSY at once in WAL mode
+     * instead of waiting on the busy timeout. */
+    if (sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)
+        != SQLITE_OK)
+        return kr_store_sql_error(store, "locking the store", err);
+    return KR_OK;
+}
+
+kr_code
+kr_store_commit(kr_store *store, kr_error *err)
+{
+    if (sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        return kr_store_sql_error(store, "committing", err);
+    return KR_OK;
+}
+
+void
+kr_store_rollback(kr_store *store)
+{
+    if (!sqlite3_get_autocommit(store->db))
+        sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+kr_code
+kr_store_checkpoint(kr_store *store, kr_error *err)
+{
+    int rc = sqlite3_wal_checkpoint_v2(store->db, NULL,
+                                       SQLITE_CHECKPOINT_TRUNCATE, NULL,
+                                       NULL);
+
+    if (rc != SQLITE_OK)
+        return kr_store_sql_error(store, "checkpointing the store", err);
+    return KR_OK;
+}
+
+/* --- binding helpers --------------------------------------------------- */
+
+static int
+bind_text_or_null(sqlite3_stmt *stmt, int index, const char *text)
+{
+    if (text == NULL)
+        return sqlite3_bind_null(stmt, index);
+    return sqlite3_bind_text(stmt, index, text, -1, SQLITE_TRANSIENT);
+}
+
+static int
+bind_time_or_null(sqlite3_stmt *stmt, int index, int64_t t)
+{
+    if (t == 0)
+        return sqlite3_bind_null(stmt, index);
+    return sqlite3_bind_int64(stmt, index, t);
+}
+
+static kr_code
+prepare(kr_store *store, const char *sql, sqlite3_stmt **stmt, kr_error *err)
+{
+    if (sqlite3_prepare_v2(store->db, sql, -1, stmt, NULL) != SQLITE_OK)
+        return kr_store_sql_error(store, "preparing a query", err);
+    return KR_OK;
+}
+
+/* Steps a statement that must finish without rows. */
+static kr_code
+step_done(kr_store *store, sqlite3_stmt *stmt, const char *what,
+          kr_error *err)
+{
+    if (sqlite3_step(stmt) != SQLITE_DONE)
+        return kr_store_sql_error(store, what, err);
+    return KR_OK;
+}
+
+/* --- audit chain ------------------------------------------------------- */
+
+/* The chain hash is SHA-256 over the previous record's hash and every
+ * field of this record, each field length-prefixed so that moving bytes
+ * between fields changes the hash. */
+struct kr_sha256_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+static void
+hash_field(struct kr_sha256_buf *buf, const char *text)
+{
+    size_t text_len = text ? strlen(text) : 0;
+    char prefix[32];
+    int prefix_len;
+
+    prefix_len = snprintf(prefix, sizeof(prefix), "%zu:", text_len);
+    if (buf->data == NULL)
+        return;
+    if (buf->len + (size_t)prefix_len + text_len + 1 > buf->cap) {
+        size_t cap = (buf->len + (size_t)prefix_len + text_len + 1) * 2;
+        char *grown = realloc(buf->data, cap);
+
+        if (grown == NULL) {
+            free(buf->data);
+            buf->data = NULL;
+            return;
+        }
+        buf->data = grown;
+        buf->cap = cap;
+    }
+    memcpy(buf->data + buf->len, prefix, (size_t)prefix_len);
+    buf->len += (size_t)prefix_len;
+    if (text_len > 0)
+        memcpy(buf->data + buf->len, text, text_len);
+    buf->len += text_len;
+    buf->data[buf->len++] = ';';
+}
+
+kr_code
+kr_audit_hash(const kr_audit_fields *f, const char *prev_hash,
+              char out[KR_AUDIT_HASH_SIZE], kr_error *err)
+{
+    struct kr_sha256_buf buf = {malloc(512), 0, 512};
+    char number[32];
+    uint8_t digest[KR_SHA256_SIZE];
+
+    snprintf(number, sizeof(number), "%" PRId64, f->seq);
+    hash_field(&buf, number);
+    snprintf(number, sizeof(number), "%" PRId64, f->at);
+    hash_field(&buf, number);
+    if (f->has_clock)
+        snprintf(number, sizeof(number), "%" PRId64, f->clock);
+    else
+        number[0] = '\0';
+    hash_field(&buf, number);
+    hash_field(&buf, f->actor);
+    hash_field(&buf, f->event);
+    hash_field(&buf, f->kid);
+    hash_field(&buf, f->details);
+    hash_field(&buf, prev_hash);
+    if (buf.data == NULL)
+        return kr_error_set(err, KR_E_SYSTEM, "out of memory");
+
+    kr_sha256(buf.data, buf.len, digest);
+    free(buf.data);
+    for (size_t i = 0; i < KR_SHA256_SIZE; i++)
+        snprintf(out + 2 * i, 3, "%02x", digest[i]);
+    return KR_OK;
+}
+
+static kr_code
+audit_last(kr_store *store, int64_t *seq, char hash[KR_AUDIT_HASH_SIZE],
+           kr_error *err)
+{
+    static const char sql[] =
+        "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+    sqlite3_stmt *stmt = NULL;
+    kr_code rc;
+    int step;
+
+    rc = prepare(store, sql, &stmt, err);
+    if (rc != KR_OK)
+        return rc;
+
+    step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW) {
+        const unsigned char *h = sqlite3_column_text(stmt, 1);
+
+        *seq = sqlite3_column_int64(stmt, 0);
+        snprintf(hash, KR_AUDIT_HASH_SIZE, "%s", h ? (const char *)h : "");
+    } else if (step == SQLITE_DONE) {
+        *seq = 0;
+        memset(hash, '0', KR_AUDIT_HASH_SIZE - 1);
+        hash[KR_AUDIT_HASH_SIZE - 1] = '\0';
+    } else {
+        rc = kr_store_sql_error(store, "reading the audit log", err);
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+kr_code
+kr_store_audit_append(kr_store *store, const char *event, const char *kid,
+                      const json_t *details, kr_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO audit (seq, at, clock, actor, event, kid, details, hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    const kr_context *ctx = store->ctx;
+    sqlite3_stmt *stmt = NULL;
+    char *details_text = NULL;
+    char prev[KR_AUDIT_HASH_SIZE];
+    char hash[KR_AUDIT_HASH_SIZE];
+    kr_audit_fields f = {0};
+    kr_code rc;
+
+    rc = audit_last(store, &f.seq, prev, err);
+    if (rc != KR_OK)
+        goto out;
+
+    details_text = details
+                       ? json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS)
+                       : strdup("{}");
+    if (details_text == NULL) {
+        rc = kr_error_set(err, KR_E_SYSTEM, "out of memory");
+        goto out;
+    }
+
+    f.seq++;
+    f.at = ctx->real_now;
+    f.has_clock = ctx->now_overridden;
+    f.clock = ctx->now;
+    f.actor = ctx->actor;
+    f.event = event;
+    f.kid = kid;
+    f.details = details_text;
+    rc = kr_audit_hash(&f, prev, hash, err);
+    if (rc != KR_OK)
+        goto out;
+
+    rc = prepare(store, sql, &stmt, err);
+    if (rc != KR_OK)
+        goto out;
+    if (sqlite3_bind_int64(stmt, 1, f.seq) != SQLITE_OK
+        || sqlite3_bind_int64(stmt, 2, f.at) != SQLITE_OK
+        || (f.has_clock ? sqlite3_bind_int64(stmt, 3, f.clock)
+                        : sqlite3_bind_null(stmt, 3)) != SQLITE_OK
+        || bind_text_or_null(stmt, 4, f.actor) != SQLITE_OK
+        || bind_text_or_null(stmt, 5, event) != SQLITE_OK
+        || bind_text_or_null(stmt, 6, kid) != SQLITE_OK
+        || bind_text_or_null(stmt, 7, details_text) != SQLITE_OK
+        || bind_text_or_null(stmt, 8, hash) != SQLITE_OK) {
+        rc = kr_store_sql_error(store, "writing the audit log", err);
+        goto out;
+    }
+    rc = step_done(store, stmt, "writing the audit log", err);
+
+out:
+    sqlite3_finalize(stmt);
+    free(details_text);
+    return rc;
+}
+
+/* --- policy ------------------------------------------------------------ */
+
+typedef struct policy_field {
+    const char *name;
+    size_t offset;
+    bool is_duration;
+    int64_t min;
+    int64_t max;
+} policy_field;
+
+static const policy_field policy_fields[] = {
+    {"token_ttl", offsetof(kr_policy, token_ttl), true, 1, 86400},
+    {"max_token_ttl", offsetof(kr_policy, max_token_ttl), true, 1, 86400},
+    {"leeway", offsetof(kr_policy, leeway), true, 0, 3600},
+    {"overlap", offsetof(kr_policy, overlap), true, 1, KR_DURATION_MAX},
+    {"rotate_every", offsetof(kr_policy, rotate_every), true, 3600,
+     KR_DURATION_MAX},
+    {"min_bits", offsetof(kr_policy, min_bits), false, 2048, 16384},
+    {"default_bits", offsetof(kr_policy, default_bits), false, 2048, 16384},
+};
+
+#define N_POLICY_FIELDS (sizeof(policy_fields) / sizeof(policy_fields[0]))
+
+const kr_policy_field_info *
+kr_policy_fields(size_t *n_fields)
+{
+    static kr_policy_field_info infos[N_POLICY_FIELDS];
+
+    for (size_t i = 0; i < N_POLICY_FIELDS; i++) {
+        infos[i].name = policy_fields[i].name;
+        infos[i].offset = policy_fields[i].offset;
+        infos[i].is_duration = policy_fields[i].is_duration;
+    }
+    *n_fields = N_POLICY_FIELDS;
+    return infos;
+}
+
+static int64_t *
+policy_slot(kr_policy *policy, const policy_field *field)
+{
+    return (int64_t *)((char *)policy + field->offset);
+}
+
+kr_code
+kr_store_policy_get(kr_store *store, kr_policy *policy, kr_error *err)
+{
+    static const char sql[] = "SELECT name, value FROM policy";
+    sqlite3_stmt *stmt = NULL;
+    kr_policy p = KR_POLICY_DEFAULTS;
+    int step;
+    kr_code rc;
+
+    rc = prepare(store, sql, &stmt, err);
+    if (rc != KR_OK)
+        return rc;
+
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(stmt, 0);
+
+        for (size_t i = 0; i < N_POLICY_FIELDS; i++) {
+            if (name != NULL && strcmp(name, policy_fields[i].name) == 0)
+                *policy_slot(&p, &policy_fields[i])
+                    = sqlite3_column_int64(stmt, 1);
+        }
+    }
+    if (step != SQLITE_DONE)
+        rc = kr_store_sql_error(store, "reading the policy", err);
+    else
+        *policy = p;
+
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* Checks the rules that tie policy values together. */
+static kr_code
+policy_check(const kr_policy *p, kr_error *err)
+{
+    char overlap[32], need[32];
+
+    if (p->token_ttl > p->max_token_ttl)
+        return kr_error_set(err, KR_E_REFUSED,
+                            "token_ttl (%" PRId64 "s) may not exceed "
+                            "max_token_ttl (%" PRId64 "s)",
+                            p->token_ttl, p->max_token_ttl);
+    if (p->overlap < p->max_token_ttl + p->leeway) {
+        kr_duration_format(p->overlap, overlap, sizeof(overlap));
+        kr_duration_format(p->max_token_ttl + p->leeway, need, sizeof(need));
+        return kr_error_set(err, KR_E_REFUSED,
+                            "overlap %s is shorter than max_token_ttl + "
+                            "leeway (%s): tokens signed just before a switch "
+                            "could be rejected",
+                            overlap, need);
+    }
+    if (p->default_bits < p->min_bits)
+        return kr_error_set(err, KR_E_REFUSED,
+                            "default_bits (%" PRId64 ") may not be below "
+                            "min_bits (%" PRId64 ")",
+                            p->default_bits, p->min_bits);
+    return KR_OK;
+}
+
+static kr_code
+policy_value_parse(const policy_field *field, const char *text,
+                   int64_t *value, kr_error *err)
+{
+    char *end = NULL;
+    long long number;
+
+    if (field->is_duration)
+        return kr_duration_parse(text, value, err);
+
+    errno = 0;
+    number = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0')
+        return kr_error_set(err, KR_E_USAGE,
+                            "invalid value '%s' for %s: expected a number",
+                            text, field->name);
+    *value = number;
+    return KR_OK;
+}
+
+kr_code
+kr_store_policy_set(kr_store *store, const char *name, const char *value,
+                    kr_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO policy (name, value) VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET value = excluded.value";
+    const policy_field *field = NULL;
+    sqlite3_stmt *stmt = NULL;
+    json_t *details = NULL;
+    kr_policy policy;
+    int64_t number = 0;
+    kr_code rc;
+
+    for (size_t i = 0; i < N_POLICY_FIELDS; i++) {
+        if (strcmp(name, policy_fields[i].name) == 0)
+            field = &policy_fields[i];
+    }
+    if (field == NULL)
+        return kr_error_set(err, KR_E_USAGE,
+                            "unknown policy setting '%s'; run 'keyrot policy' "
+                            "to list them",
+                            name);
+
+    rc = policy_value_parse(field, value, &number, err);
+    if (rc != KR_OK)
+        return rc;
+    if (number < field->min || number > field->max)
+        return kr_error_set(err, KR_E_REFUSED,
+                            "%s must be between %" PRId64 " and %" PRId64
+                            "%s",
+                            name, field->min, field->max,
+                            field->is_duration ? " seconds" : "");
+
+    rc = kr_store_begin(store, err);
+    if (rc != KR_OK)
+        return rc;
+
+    rc = kr_store_policy_get(store, &policy, err);
+    if (rc != KR_OK)
+        goto out;
+    *policy_slot(&policy, field) = number;
+    rc = policy_check(&policy, err);
+    if (rc != KR_OK)
+        goto out;
+
+    rc = prepare(store, sql, &stmt, err);
+    if (rc != KR_OK)
+        goto out;
+    if (sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC) != SQLITE_OK
+        || sqlite3_bind_int64(stmt, 2, number) != SQLITE_OK) {
+        rc = kr_store_sql_error(store, "writing the policy", err);
+        goto out;
+    }
+    rc = step_done(store, stmt, "writing the policy", err);
+    if (rc != KR_OK)
+        goto out;
+
+    details = json_pack("{s:s, s:I}", "name", name, "value", (json_int_t)number);
+    rc = kr_store_audit_append(store, "policy_set", NULL, details, err);
+    if (rc != KR_OK)
+        goto out;
+
+    rc = kr_store_commit(store, err);
+
+out:
+    if (rc != KR_OK)
+        kr_store_rollback(store);
+    json_decref(details);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* --- keys -------------------------------------------------------------- */
+
+#define KEY_COLUMNS                                                         \
+    "kid, state, bits, thumbprint, private_der IS NOT NULL, origin,"       \
+    " created_at, activated_at, deactivated_at, retire_after, retired_at," \
+    " revoked_at, purged_at, revoke_reason"
+
+static void
+copy_text(char *out, size_t out_size, const unsigned char *text)
+{
+    snprintf(out, out_size, "%s", text ? (const char *)text : "");
+}
+
+static kr_code
+key_row_read(kr_store *store, sqlite3_stmt *stmt, kr_key_info *info,
+             kr_error *err)
+{
+    memset(info, 0, sizeof(*info));
+    copy_text(info->kid, sizeof(info->kid), sqlite3_column_text(stmt, 0));
+    if (!state_parse((const char *)sqlite3_column_text(stmt, 1),
+                     &info->state))
+        return kr_error_set(err, KR_E_SYSTEM,
+                            "key %s has an unknown state in the store",
+                            info->kid);
+    info->bits = (unsigned)sqlite3_column_int(stmt, 2);
+    copy_text(info->thumbprint, sizeof(info->thumbprint),
+              sqlite3_column_text(stmt, 3));
+    info->has_private = sqlite3_column_int(stmt, 4) != 0;
+    copy_text(info->origin, sizeof(info->origin),
+              sqlite3_column_text(stmt, 5));
+    info->created_at = sqlite3_column_int64(stmt, 6);
+    info->activated_at = sqlite3_column_int64(stmt, 7);
+    info->deactivated_at = sqlite3_column_int64(stmt, 8);
+    info->retire_after = sqlite3_column_int64(stmt, 9);
+    info->retired_at = sqlite3_column_int64(stmt, 10);
+    info->revoked_at = sqlite3_column_int64(stmt, 11);
+    info->purged_at = sqlite3_column_int64(stmt, 12);
+    copy_text(info->revoke_reason, sizeof(info->revoke_reason),
+              sqlite3_column_text(stmt, 13));
+    (void)store;
+    return KR_OK;
+}
+
+/* Runs a query bound to one optional text parameter that returns at most
+ * one key row. Returns KR_E_NOTFOUND when it returns none. */
+static kr_code
+key_query_one(kr_store *store, const char *sql, const char *param,
+              kr_key_info *info, kr_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    int step;
+    kr_code rc;
+
+    rc = prepare(store, sql, &stmt, err);
+    if (rc != KR_OK)
+        return rc;
+
+    if (param != NULL
+        && sqlite3_bind_text(stmt, 1, param, -1, SQLITE_STATIC) != SQLITE_OK) {
+        rc = kr_store_sql_error(store, "reading a key", err);
+        goto out;
+    }
+
+    step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW)
+        rc = key_row_read(store, stmt, info, err);
+    else if (step == SQLITE_DONE)
+        rc = KR_E_NOTFOUND;
+    else
+        rc = kr_store_sql_error(store, "reading a key", err);
+
+out:
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+kr_code
+kr_store_key_get(kr_store *store, const char *kid, kr_key_info *info,
+                 kr_error *err)
+{
+    static const char sql[] = "SELECT " KEY_COLUMNS " FROM keys WHERE kid = ?";
+    kr_code rc = key_query_one(store, sql, kid, info, err);
+
+    if (rc == KR_E_NOTFOUND) {
+        char shown[2 * KR_KID_SIZE];
+
+        kr_kid_escape(kid, strlen(kid), shown, sizeof(shown));
+        return kr_error_set(err, KR_E_NOTFOUND, "no key with kid %s", shown);
+    }
+    return rc;
+}
+
+kr_code
+kr_store_active_get(kr_store *store, kr_key_info *info, kr_error *err)
+{
+    static const char sql[] =
+        "SELECT " KEY_COLUMNS " FROM keys WHERE state = 'active'";
+    kr_code rc = key_query_one(store, sql, NULL, info, err);
+
+    if (rc == KR_E_NOTFOUND)
+        return kr_error_set(err, KR_E_NOTFOUND,
+                            "no active key; activate one with 'keyrot "
+                            "activate KID' or 'keyrot rotate'");
+    return rc;
+}
+
+kr_code
+kr_store_key_list(kr_store *store, kr_key_info **keys, size_t *n_keys,
+                  kr_error *err)
+{
+    static const char sql[] =
+        "SELECT " KEY_COLUMNS " FROM keys ORDER BY created_at, rowid";
+    sqlite3_stmt *stmt = NULL;
+    kr_key_info *list = NULL;
+    size_t n = 0, cap = 0;
+    int step;
+    kr_code rc;
+
+    rc = prepare(store, sql, &stmt, err);
+    if (rc != KR_OK)
+        return rc;
+
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t grown_cap = cap ? cap * 2 : 16;
+            kr_key_info *grown = realloc(list, grown_cap * sizeof(*list));
+
+            if (grown == NULL) {
+                rc = kr_error_set(err, KR_E_SYSTEM, "out of memory");
+                goto out;
+            }
+            list = grown;
+            cap = grown_cap;
+        }
+        rc = key_row_read(store, stmt, &list[n], err);
+        if (rc != KR_OK)
+            goto out;
+        n++;
+    }
+    if (step != SQLITE_DONE) {
+        rc = kr_store_sql_error(store, "listing keys", err);
+        goto out;
+    }
+
+    *keys = list;
+    *n_keys = n;
+    list = NULL;
+
+out:
+    free(list);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+kr_code
+kr_store_key_load(kr_store *store, const char *kid, kr_rsakey **key,
+                  kr_error *err)
+{
+    static const char sql[] =
+        "SELECT n, e, private_der FROM keys WHERE kid = ?";
+    sqlite3_stmt *stmt = NULL;
+    uint8_t *der = NULL;
+    size_t der_len = 0;
+    int step;
+    kr_code rc;
+
+    rc = prepare(store, sql, &stmt, err);
+    if (rc != KR_OK)
+        return rc;
+    if (sqlite3_bind_text(stmt, 1, kid, -1, SQLITE_STATIC) != SQLITE_OK) {
+        rc = kr_store_sql_error(store, "reading a key", err);
+        goto out;
+    }
+
+    step = sqlite3_step(stmt);
+    if (step == SQLITE_DONE) {
+        rc = kr_error_set(err, KR_E_NOTFOUND, "no key with kid %s", kid);
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        rc = kr_store_sql_error(store, "reading a key", err);
+        goto out;
+    }
+
+    if (sqlite3_column_type(stmt, 2) == SQLITE_BLOB) {
+        /* Copy at once: the column pointer dies at the next step. */
+        der_len = (size_t)sqlite3_column_bytes(stmt, 2);
+        der = malloc(der_len ? der_len : 1);
+        if (der == NULL) {
+            rc = kr_error_set(err, KR_E_SYSTEM, "out of memory");
+            goto out;
+        }
+        memcpy(der, sqlite3_column_blob(stmt, 2), der_len);
+        rc = kr_rsakey_from_pkcs8_der(der, der_len, key, err);
+    } else {
+        rc = kr_rsakey_from_public(sqlite3_column_blob(stmt, 0),
+                                   (size_t)sqlite3_column_bytes(stmt, 0),
+                                   sqlite3_column_blob(stmt, 1),
+                                   (size_t)sqlite3_column_bytes(stmt, 1), key,
+                                   err);
+    }
+
+out:
+    if (der != NULL) {
+        gnutls_memset(der, 0, der_len);
+        free(der);
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* Finds which kid, if any, holds the key with this thumbprint. */
+static kr_code
+kid_by_thumbprint(kr_store *store, const char *thumbprint,
+                  char kid[KR_KID_SIZE], kr_error *err)
+{
+    static const char sql[] = "SELECT kid FROM keys WHERE thumbprint = ?";
+    sqlite3_stmt *stmt = NULL;
+    int step;
+    kr_code rc;
+
+    kid[0] = '\0';
+    rc = prepare(store, sql, &stmt, err);
+    if (rc != KR_OK)
+        return rc;
+    if (sqlite3_bind_text(stmt, 1, thumbprint, -1, SQLITE_STATIC)
+        != SQLITE_OK) {
+        rc = kr_store_sql_error(store, "reading a key", err);
+        goto out;
+    }
+    step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW)
+        copy_text(kid, KR_KID_SIZE, sqlite3_column_text(stmt, 0));
+    else if (step != SQLITE_DONE)
+        rc = kr_store_sql_error(store, "reading a key", err);
+
+out:
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+static kr_code
+key_insert(kr_store *store, const kr_rsakey *key, const char *kid,
+           const char *origin, const char *thumbprint, kr_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO keys (kid, state, bits, thumbprint, n, e, private_der,"
+        " origin, created_at) VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?)";
+    sqlite3_stmt *stmt = NULL;
+    uint8_t *der = NULL;
+    size_t der_len = 0;
+    kr_bytes n = kr_rsakey_n(key), e = kr_rsakey_e(key);
+    kr_code rc;
+
+    if (kr_rsakey_has_private(key)) {
+        rc = kr_rsakey_export(key, KR_FORMAT_DER, true, &der, &der_len, err);
+        if (rc != KR_OK)
+            return rc;
+    }
+
+    rc = prepare(store, sql, &stmt, err);
+    if (rc != KR_OK)
+        goto out;
+    if (sqlite3_bind_text(stmt, 1, kid, -1, SQLITE_STATIC) != SQLITE_OK
+        || sqlite3_bind_int(stmt, 2, (int)kr_rsakey_bits(key)) != SQLITE_OK
+        || sqlite3_bind_text(stmt, 3, thumbprint, -1, SQLITE_STATIC)
+               != SQLITE_OK
+        || sqlite3_bind_blob(stmt, 4, n.data, (int)n.len, SQLITE_STATIC)
+               != SQLITE_OK
+        || sqlite3_bind_blob(stmt, 5, e.data, (int)e.len, SQLITE_STATIC)
+               != SQLITE_OK
+        || (der ? sqlite3_bind_blob(stmt, 6, der, (int)der_len, SQLITE_STATIC)
+                : sqlite3_bind_null(stmt, 6)) != SQLITE_OK
+        || sqlite3_bind_text(stmt, 7, origin, -1, SQLITE_STATIC) != SQLITE_OK
+        || sqlite3_bind_int64(stmt, 8, store->ctx->now) != SQLITE_OK) {
+        rc = kr_store_sql_error(store, "storing the key", err);
+        goto out;
+    }
+    rc = step_done(store, stmt, "storing the key", err);
+
+out:
+    if (stmt != NULL)
+        sqlite3_clear_bindings(stmt);
+    sqlite3_finalize(stmt);
+    if (der != NULL) {
+        gnutls_memset(der, 0, der_len);
+        free(der);
+    }
+    return rc;
+}
+
+static kr_code
+key_private_add(kr_store *store, const kr_rsakey *key, const char *kid,
+                kr_error *err)
+{
+    static const char sql[] =
+        "UPDATE keys SET private_der = ? WHERE kid = ? AND private_der IS NULL";
+    sqlite3_stmt *stmt = NULL;
+    uint8_t *der = NULL;
+    size_t der_len = 0;
+    kr_code rc;
+
+    rc = kr_rsakey_export(key, KR_FORMAT_DER, true, &der, &der_len, err);
+    if (rc != KR_OK)
+        return rc;
+
+    rc = prepare(store, sql, &stmt, err);
+    if (rc != KR_OK)
+        goto out;
+    if (sqlite3_bind_blob(stmt, 1, der, (int)der_len, SQLITE_STATIC)
+            != SQLITE_OK
+        || sqlite3_bind_text(stmt, 2, kid, -1, SQLITE_STATIC) != SQLITE_OK) {
+        rc = kr_store_sql_error(store, "storing the private key", err);
+        goto out;
+    }
+    rc = step_done(store, stmt, "storing the private key", err);
+
+out:
+    if (stmt != NULL)
+        sqlite3_clear_bindings(stmt);
+    sqlite3_finalize(stmt);
+    gnutls_memset(der, 0, der_len);
+    free(der);
+    return rc;
+}
+
+/* Decides what adding key under kid means given what the store holds. */
+static kr_code
+key_add_classify(kr_store *store, const kr_rsakey *key, const char *kid,
+                 const char *thumbprint, kr_add_outcome *outcome,
+                 kr_error *err)
+{
+    kr_key_info existing;
+    char holder[KR_KID_SIZE];
+    kr_code rc;
+
+    rc = kid_by_thumbprint(store, thumbprint, holder, err);
+    if (rc != KR_OK)
+        return rc;
+    if (holder[0] != '\0' && strcmp(holder, kid) != 0)
+        return kr_error_set(err, KR_E_REFUSED,
+                            "the same key material is already registered as "
+                            "kid %s (thumbprint %s)",
+                            holder, thumbprint);
+
+    rc = key_query_one(store,
+                       "SELECT " KEY_COLUMNS " FROM keys WHERE kid = ?", kid,
+                       &existing, err);
+    if (rc == KR_E_NOTFOUND) {
+        *outcome = KR_ADD_INSERTED;
+        return KR_OK;
+    }
+    if (rc != KR_OK)
+        return rc;
+
+    if (strcmp(existing.thumbprint, thumbprint) != 0)
+        return kr_error_set(err, KR_E_REFUSED,
+                            "kid %s already exists with other key material "
+                            "(thumbprint %s); choose another kid",
+                            kid, existing.thumbprint);
+
+    if (kr_rsakey_has_private(key) && !existing.has_private
+        && existing.purged_at == 0) {
+        *outcome = KR_ADD_PRIVATE_ADDED;
+        return KR_OK;
+    }
+    if (kr_rsakey_has_private(key) && existing.purged_at != 0)
+        return kr_error_set(err, KR_E_REFUSED,
+                            "the private part of kid %s was purged; it "
+                            "cannot be imported again",
+                            kid);
+
+    *outcome = KR_ADD_UNCHANGED;
+    return KR_OK;
+}
+
+kr_code
+kr_store_key_add(kr_store *store, const kr_rsakey *key, const char *kid,
+                 const char *origin, kr_add_outcome *outcome, kr_error *err)
+{
+    char thumbprint[KR_THUMBPRINT_SIZE];
+    json_t *details = NULL;
+    kr_policy policy;
+    kr_code rc;
+
+    kr_rsakey_thumbprint(key, thumbprint);
+
+    rc = kr_store_begin(store, err);
+    if (rc != KR_OK)
+        return rc;
+
+    rc = kr_store_policy_get(store, &policy, err);
+    if (rc != KR_OK)
+        goto out;
+    if ((int64_t)kr_rsakey_bits(key) < policy.min_bits) {
+        rc = kr_error_set(err, KR_E_REFUSED,
+                          "RSA key is %u bits; at least %" PRId64
+                          " are required",
+                          kr_rsakey_bits(key), policy.min_bits);
+        goto out;
+    }
+
+    rc = key_add_classify(store, key, kid, thumbprint, outcome, err);
+    if (rc != KR_OK || *outcome == KR_ADD_UNCHANGED)
+        goto out;
+
+    if (*outcome == KR_ADD_INSERTED)
+        rc = key_insert(store, key, kid, origin, thumbprint, err);
+    else
+        rc = key_private_add(store, key, kid, err);
+    if (rc != KR_OK)
+        goto out;
+
+    details = json_pack("{s:s, s:i, s:s, s:b}", "thumbprint", thumbprint,
+                        "bits", (int)kr_rsakey_bits(key), "origin", origin,
+                        "private", kr_rsakey_has_private(key));
+    rc = kr_store_audit_append(store,
+                               *outcome == KR_ADD_INSERTED
+                                   ? (strcmp(origin, "generated") == 0
+                                          ? "generate"
+                                          : "import")
+                                   : "import_private",
+                               kid, details, err);
+    if (rc != KR_OK)
+        goto out;
+
+    rc = kr_store_commit(store, err);
+
+out:
+    if (rc != KR_OK)
+        kr_store_rollback(store);
+    else if (*outcome == KR_ADD_UNCHANGED)
+        kr_store_rollback(store);
+    json_decref(details);
+    return rc;
+}
+
+kr_code
+kr_store_key_update(kr_store *store, const kr_key_info *info, kr_error *err)
+{
+    static const char sql[] =
+        "UPDATE keys SET state = ?, activated_at = ?, deactivated_at = ?,"
+        " retire_after = ?, retired_at = ?, revoked_at = ?,"
+        " revoke_reason = ? WHERE kid = ?";
+    sqlite3_stmt *stmt = NULL;
+    kr_code rc;
+
+    rc = prepare(store, sql, &stmt, err);
+    if (rc != KR_OK)
+        return rc;
+
+    if (sqlite3_bind_text(stmt, 1, kr_state_name(info->state), -1,
+                          SQLITE_STATIC) != SQLITE_OK
+        || bind_time_or_null(stmt, 2, info->activated_at) != SQLITE_OK
+        || bind_time_or_null(stmt, 3, info->deactivated_at) != SQLITE_OK
+        || bind_time_or_null(stmt, 4, info->retire_after) != SQLITE_OK
+        || bind_time_or_null(stmt, 5, info->retired_at) != SQLITE_OK
+        || bind_time_or_null(stmt, 6, info->revoked_at) != SQLITE_OK
+        || bind_text_or_null(stmt, 7,
+                             info->revoke_reason[0] ? info->revoke_reason
+                                                    : NULL) != SQLITE_OK
+        || sqlite3_bind_text(stmt, 8, info->kid, -1, SQLITE_STATIC)
+               != SQLITE_OK) {
+        rc = kr_store_sql_error(store, "updating a key", err);
+        goto out;
+    }
+    rc = step_done(store, stmt, "updating a key", err);
+    if (rc == KR_OK && sqlite3_changes(store->db) != 1)
+        rc = kr_error_set(err, KR_E_NOTFOUND, "no key with kid %s",
+                          info->kid);
+
+out:
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+kr_code
+kr_store_key_purge_private(kr_store *store, const char *kid, kr_error *err)
+{
+    static const char sql[] =
+        "UPDATE keys SET private_der = NULL, purged_at = ? WHERE kid = ?";
+    sqlite3_stmt *stmt = NULL;
+    kr_code rc;
+
+    rc = prepare(store, sql, &stmt, err);
+    if (rc != KR_OK)
+        return rc;
+    if (sqlite3_bind_int64(stmt, 1, store->ctx->now) != SQLITE_OK
+        || sqlite3_bind_text(stmt, 2, kid, -1, SQLITE_STATIC) != SQLITE_OK) {
+        rc = kr_store_sql_error(store, "purging a key", err);
+        goto out;
+    }
+    rc = step_done(store, stmt, "purging a key", err);
+
+out:
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+kr_code
+kr_store_due_list(kr_store *store, int64_t now, char (**kids)[KR_KID_SIZE],
+                  size_t *n_kids, kr_error *err)
+{
+    static const char sql[] =
+        "SELECT kid FROM keys WHERE state = 'retiring' AND retire_after <= ?"
+        " ORDER BY retire_after";
+    sqlite3_stmt *stmt = NULL;
+    char(*list)[KR_KID_SIZE] = NULL;
+    size_t n = 0, cap = 0;
+    int step;
+    kr_code rc;
+
+    rc = prepare(store, sql, &stmt, err);
+    if (rc != KR_OK)
+        return rc;
+    if (sqlite3_bind_int64(stmt, 1, now) != SQLITE_OK) {
+        rc = kr_store_sql_error(store, "listing due keys", err);
+        goto out;
+    }
+
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t grown_cap = cap ? cap * 2 : 4;
+            char(*grown)[KR_KID_SIZE] = realloc(list, grown_cap * sizeof(*list));
+
+            if (grown == NULL) {
+                rc = kr_error_set(err, KR_E_SYSTEM, "out of memory");
+                goto out;
+            }
+            list = grown;
+            cap = grown_cap;
+        }
+        copy_text(list[n], KR_KID_SIZE, sqlite3_column_text(stmt, 0));
+        n++;
+    }
+    if (step != SQLITE_DONE) {
+        rc = kr_store_sql_error(store, "listing due keys", err);
+        goto out;
+    }
+
+    *kids = list;
+    *n_kids = n;
+    list = NULL;
+
+out:
+    free(list);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* --- usage ------------------------------------------------------------- */
+
+kr_code
+kr_store_usage_signed(kr_store *store, const char *kid, const char *aud,
+                      int64_t exp, kr_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO usage (kid, aud, n_signed, last_exp) VALUES (?, ?, 1, ?)"
+        " ON CONFLICT (kid, aud) DO UPDATE SET n_signed = n_signed + 1,"
+        " last_exp = max(coalesce(last_exp, 0), excluded.last_exp)";
+    sqlite3_stmt *stmt = NULL;
+    kr_code rc;
+
+    rc = prepare(store, sql, &stmt, err);
+    if (rc != KR_OK)
+        return rc;
+    if (sqlite3_bind_text(stmt, 1, kid, -1, SQLITE_STATIC) != SQLITE_OK
+        || sqlite3_bind_text(stmt, 2, aud ? aud : "", -1, SQLITE_STATIC)
+               != SQLITE_OK
+        || sqlite3_bind_int64(stmt, 3, exp) != SQLITE_OK) {
+        rc = kr_store_sql_error(store, "recording usage", err);
+        goto out;
+    }
+    rc = step_done(store, stmt, "recording usage", err);
+
+out:
+    sqlite3_finalize(stmt);
+    return rc;
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The keystore: one SQLite file holding keys, their lifecycle state, the
+ * policy, usage counters and the hash-chained audit log. This module owns
+ * every SQL statement and the schema; the lifecycle rules that decide
+ * which transition is allowed live in lifecycle.c, which calls the
+ * primitives declared in store-internal.h.
+ *
+ * Thread safety: one kr_store per thread. Several processes may share one
+ * file: writes take the lock with BEGIN IMMEDIATE and wait on a busy
+ * timeout, so concurrent commands queue instead of failing.
+ */
+#ifndef KEYROT_STORE_H
+#define KEYROT_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "kid.h"
+#include "rsakey.h"
+
+typedef enum kr_state {
+    KR_STATE_PENDING,
+    KR_STATE_ACTIVE,
+    KR_STATE_RETIRING,
+    KR_STATE_RETIRED,
+    KR_STATE_REVOKED,
+} kr_state;
+
+/* Returns "pending", "active", ... */
+const char *kr_state_name(kr_state state);
+
+/* Who acts and when; the CLI fills this in from the environment and the
+ * global --now option. Every audit record carries it. */
+typedef struct kr_context {
+    int64_t now;         /* the clock used for checks and deadlines */
+    int64_t real_now;    /* the wall clock, always recorded */
+    bool now_overridden; /* whether now came from --now */
+    char actor[160];     /* "user@host" */
+} kr_context;
+
+/* The store's policy; all durations in seconds. */
+typedef struct kr_policy {
+    int64_t token_ttl;
+    int64_t max_token_ttl;
+    int64_t leeway;
+    int64_t overlap;
+    int64_t rotate_every;
+    int64_t min_bits;
+    int64_t default_bits;
+} kr_policy;
+
+/* The defaults a new store starts with. */
+#define KR_POLICY_DEFAULTS                                                 \
+    {                                                                      \
+        .token_ttl = 300, .max_token_ttl = 3600, .leeway = 60,             \
+        .overlap = 7200, .rotate_every = 90 * 86400, .min_bits = 2048,     \
+        .default_bits = 2048                                               \
+    }
+
+/* Describes one policy setting, for listing and formatting. */
+typedef struct kr_policy_field_info {
+    const char *name;
+    size_t offset;    /* of its int64_t within kr_policy */
+    bool is_duration; /* seconds, shown as "5m"; else a plain number */
+} kr_policy_field_info;
+
+/* Returns the table of policy settings (static storage). */
+const kr_policy_field_info *kr_policy_fields(size_t *n_fields);
+
+/* What the store records of one key; times are Unix seconds, 0 = never. */
+typedef struct kr_key_info {
+    char kid[KR_KID_SIZE];
+    kr_state state;
+    unsigned bits;
+    char thumbprint[KR_THUMBPRINT_SIZE];
+    bool has_private;
+    char origin[16]; /* "generated", "imported" or "jwks" */
+    int64_t created_at;
+    int64_t activated_at;   /* most recent activation */
+    int64_t deactivated_at; /* when it last stopped being active */
+    int64_t retire_after;   /* retiring keys: end of the overlap */
+    int64_t retired_at;
+    int64_t revoked_at;
+    int64_t purged_at;
+    char revoke_reason[256];
+} kr_key_info;
+
+typedef struct kr_store kr_store;
+
+/* Creates a new store file at path with mode 0600 and the default policy.
+ * Refuses with KR_E_REFUSED if the path exists (never overwrites, never
+ * follows a symlink). Records an "init" audit event. */
+kr_code kr_store_create(const char *path, const kr_context *ctx,
+                        kr_error *err);
+
+/* Opens an existing store, migrating its schema when it is older. ctx is
+ * borrowed and must outlive the store. Returns KR_E_NOTFOUND when the file
+ * does not exist, KR_E_SYSTEM when it is not a keyrot store. */
+kr_code kr_store_open(const char *path, const kr_context *ctx,
+                      kr_store **out, kr_error *err);
+
+/* Closes the store; NULL is allowed. */
+void kr_store_close(kr_store *store);
+
+/* Reads the policy. */
+kr_code kr_store_policy_get(kr_store *store, kr_policy *policy,
+                            kr_error *err);
+
+/* Sets one policy value from text ("5m", "2048"), checking its range and
+ * the policy's consistency, in one transaction with its audit record.
+ * Returns KR_E_USAGE for an unknown name or bad value, KR_E_REFUSED when
+ * the result would break a rule (overlap shorter than max_token_ttl +
+ * leeway, token_ttl above max_token_ttl, min_bits below 2048). */
+kr_code kr_store_policy_set(kr_store *store, const char *name,
+                            const char *value, kr_error *err);
+
+/* Looks a key up by kid. Returns KR_E_NOTFOUND when there is none. */
+kr_code kr_store_key_get(kr_store *store, const char *kid, kr_key_info *info,
+                         kr_error *err);
+
+/* Looks up the active key. Returns KR_E_NOTFOUND when none is active. */
+kr_code kr_store_active_get(kr_store *store, kr_key_info *info,
+                            kr_error *err);
+
+/* Lists every key, oldest first. *keys is for free(). */
+kr_code kr_store_key_list(kr_store *store, kr_key_info **keys,
+                          size_t *n_keys, kr_error *err);
+
+/* Loads a key's material: the private part when the store has it, else
+ * the public key. *key is for kr_rsakey_free(). */
+kr_code kr_store_key_load(kr_store *store, const char *kid, kr_rsakey **key,
+                          kr_error *err);
+
+/* What kr_store_key_add did. */
+typedef enum kr_add_outcome {
+    KR_ADD_INSERTED,       /* a new key */
+    KR_ADD_UNCHANGED,      /* the same key under the same kid was present */
+    KR_ADD_PRIVATE_ADDED,  /* a verify-only key received its private part */
+} kr_add_outcome;
+
+/* Registers key under kid as pending, with origin "generated", "imported"
+ * or "jwks", and its audit record, in one transaction. Key identity is the
+ * RFC 7638 thumbprint. Returns KR_E_REFUSED when kid exists with other key
+ * material, or the same material exists under another kid (the message
+ * names it), or the key is under the policy's min_bits. */
+kr_code kr_store_key_add(kr_store *store, const kr_rsakey *key,
+                         const char *kid, const char *origin,
+                         kr_add_outcome *outcome, kr_error *err);
+
+/* Records that a token for aud (may be NULL for none) expiring at exp was
+ * signed with kid. Cheap: one counter upsert. */
+kr_code kr_store_usage_signed(kr_store *store, const char *kid,
+                              const char *aud, int64_t exp, kr_error *err);
+
+#endif
