@@ -78,7 +78,7 @@ store_lookup(resolver *r, const char *kid, cached_key *entry, kr_error *err)
         entry->refusal = KR_REASON_KEY_RETIRED;
         return KR_OK;
     }
-    return kr_store_key_load(r->store, kid, &entry->key, err);
+    return kr_store_key_load_public(r->store, kid, &entry->key, err);
 }
 
 static kr_code

@@ -838,9 +838,9 @@ out:
     return rc;
 }
 
-kr_code
-kr_store_key_load(kr_store *store, const char *kid, kr_rsakey **key,
-                  kr_error *err)
+static kr_code
+key_load(kr_store *store, const char *kid, bool want_private, kr_rsakey **key,
+         kr_error *err)
 {
     static const char sql[] =
         "SELECT n, e, private_der FROM keys WHERE kid = ?";
@@ -868,7 +868,7 @@ kr_store_key_load(kr_store *store, const char *kid, kr_rsakey **key,
         goto out;
     }
 
-    if (sqlite3_column_type(stmt, 2) == SQLITE_BLOB) {
+    if (want_private && sqlite3_column_type(stmt, 2) == SQLITE_BLOB) {
         /* Copy at once: the column pointer dies at the next step. */
         der_len = (size_t)sqlite3_column_bytes(stmt, 2);
         der = malloc(der_len ? der_len : 1);
@@ -893,6 +893,20 @@ out:
     }
     sqlite3_finalize(stmt);
     return rc;
+}
+
+kr_code
+kr_store_key_load(kr_store *store, const char *kid, kr_rsakey **key,
+                  kr_error *err)
+{
+    return key_load(store, kid, true, key, err);
+}
+
+kr_code
+kr_store_key_load_public(kr_store *store, const char *kid, kr_rsakey **key,
+                         kr_error *err)
+{
+    return key_load(store, kid, false, key, err);
 }
 
 /* Finds which kid, if any, holds the key with this thumbprint. */

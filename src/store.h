@@ -134,6 +134,11 @@ kr_code kr_store_key_list(kr_store *store, kr_key_info **keys,
 kr_code kr_store_key_load(kr_store *store, const char *kid, kr_rsakey **key,
                           kr_error *err);
 
+/* Loads only a key's public part, whatever the store holds: cheaper than
+ * kr_store_key_load, and enough to verify or publish. */
+kr_code kr_store_key_load_public(kr_store *store, const char *kid,
+                                 kr_rsakey **key, kr_error *err);
+
 /* What kr_store_key_add did. */
 typedef enum kr_add_outcome {
     KR_ADD_INSERTED,       /* a new key */
