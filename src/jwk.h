@@ -24,10 +24,12 @@ kr_code kr_jwk_private(const kr_rsakey *key, const char *kid, json_t **out,
                        kr_error *err);
 
 /* Parses one RSA JWK object: private when "d" is present, else public.
- * Rejects other "kty" values, missing or non-base64url members, n with a
- * leading zero octet (RFC 7518 section 6.3.1.1), keys under min_bits, and
- * even exponents or 1. kid receives the JWK's "kid" or "" when absent; an
- * invalid kid is an error. */
+ * Rejects other "kty" values, a "use" other than "sig", an "alg" other
+ * than "RS256", "key_ops" without "sign" or "verify", missing or
+ * non-base64url members, n or e with a leading zero octet (RFC 7518
+ * section 6.3.1), a private key without all of d, p, q, dp, dq, qi or with
+ * "oth", keys under min_bits, and even exponents or 1. kid receives the
+ * JWK's "kid" or "" when absent; an invalid kid is an error. */
 kr_code kr_jwk_parse(const json_t *jwk, unsigned min_bits, kr_rsakey **out,
                      char kid[KR_KID_SIZE], kr_warnings *warnings,
                      kr_error *err);
@@ -38,10 +40,12 @@ typedef struct kr_jwks_entry {
     kr_rsakey *key; /* owned by the entry; public only */
 } kr_jwks_entry;
 
-/* Parses a JWK Set document (text_len bytes). Keys whose "kty" is not RSA
- * are skipped with a warning (RFC 7517 section 5). Rejects the whole set
- * with KR_E_INPUT on invalid JSON, a missing "keys" array, an RSA key
+/* Parses a JWK Set document (text_len bytes). Keys whose "kty" is not RSA,
+ * or whose use, alg or key_ops exclude RS256 signatures, are skipped with a
+ * warning (RFC 7517 section 5). Rejects the whole set with KR_E_INPUT on
+ * invalid JSON, a missing "keys" array, a key without "kty", an RSA key
  * without a kid, a duplicate kid, or an invalid RSA key, naming the index.
+ * A private JWK in the set keeps only its public part, with a warning.
  * On KR_OK *entries (length *n_entries) is for kr_jwks_entries_free(). */
 kr_code kr_jwks_parse(const char *text, size_t text_len, unsigned min_bits,
                       kr_jwks_entry **entries, size_t *n_entries,
