@@ -14,11 +14,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gmp.h>
 #include <gnutls/gnutls.h>
 
 #include "b64.h"
 #include "rsakey.h"
 #include "tap.h"
+
+/* GMP's own free function, exported by libgmp but not declared in gmp.h. */
+extern void __gmp_default_free(void *ptr, size_t size);
 
 static const char message[] = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0";
 
@@ -493,6 +497,18 @@ out:
     kr_rsakey_free(key);
 }
 
+/* rsakey.c relies on GnuTLS having replaced GMP's free function with one
+ * that zeroes memory, so that mpz_clear wipes private numbers. */
+static void
+test_gmp_free_wipes(void)
+{
+    void (*free_func)(void *, size_t) = NULL;
+
+    mp_get_memory_functions(NULL, NULL, &free_func);
+    tap_ok(free_func != NULL && free_func != __gmp_default_free,
+           "GMP frees through GnuTLS's wiping function");
+}
+
 int
 main(void)
 {
@@ -501,6 +517,7 @@ main(void)
     if (!tap_ok(key != NULL, "generate a 2048-bit key"))
         return tap_done();
 
+    test_gmp_free_wipes();
     test_generate(key);
     test_generate_bad_size();
     test_sign_verify(key);
