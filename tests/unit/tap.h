@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#define TAP_UNUSED __attribute__((unused))
+
 static int tap_count;
 static int tap_failed;
 
-__attribute__((format(printf, 2, 3))) static int
+TAP_UNUSED __attribute__((format(printf, 2, 3))) static int
 tap_ok(int cond, const char *fmt, ...)
 {
     va_list ap;
@@ -31,7 +33,7 @@ tap_ok(int cond, const char *fmt, ...)
 }
 
 /* Compares two strings; on mismatch prints both as TAP diagnostics. */
-static int
+TAP_UNUSED static int
 tap_str_eq(const char *got, const char *want, const char *name)
 {
     int same = got != NULL && want != NULL && strcmp(got, want) == 0;
@@ -43,7 +45,7 @@ tap_str_eq(const char *got, const char *want, const char *name)
     return same;
 }
 
-__attribute__((format(printf, 1, 2))) static void
+TAP_UNUSED __attribute__((format(printf, 1, 2))) static void
 tap_diag(const char *fmt, ...)
 {
     va_list ap;
@@ -55,7 +57,7 @@ tap_diag(const char *fmt, ...)
     printf("\n");
 }
 
-static int
+TAP_UNUSED static int
 tap_done(void)
 {
     printf("1..%d\n", tap_count);
