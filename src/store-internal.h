@@ -69,6 +69,13 @@ kr_code kr_store_audit_append(kr_store *store, const char *event,
                               const char *kid, const json_t *details,
                               kr_error *err);
 
+/* Does what kr_store_key_add does inside the caller's transaction (begun
+ * with kr_store_begin), so that a key can be added and activated in one
+ * commit. Writes nothing when *outcome is KR_ADD_UNCHANGED. */
+kr_code kr_store_key_add_locked(kr_store *store, const kr_rsakey *key,
+                                const char *kid, const char *origin,
+                                kr_add_outcome *outcome, kr_error *err);
+
 /* Writes the lifecycle columns of info (state, activated_at,
  * deactivated_at, retire_after, retired_at, revoked_at, revoke_reason) to
  * the row of info->kid. The schema's triggers reject an illegal

@@ -611,57 +611,57 @@ policy_value_parse(const policy_field *field, const char *text,
     return KR_OK;
 }
 
-kr_code
-kr_store_policy_set(kr_store *store, const char *name, const char *value,
-                    kr_error *err)
+/* Finds the field a setting names and parses its value, checking the
+ * field's range. */
+static kr_code
+policy_setting_parse(const kr_policy_setting *setting,
+                     const policy_field **field_out, int64_t *number,
+                     kr_error *err)
 {
-    static const char sql[] =
-        "INSERT INTO policy (name, value) VALUES (?, ?)"
-        " ON CONFLICT (name) DO UPDATE SET value = excluded.value";
     const policy_field *field = NULL;
-    sqlite3_stmt *stmt = NULL;
-    json_t *details = NULL;
-    kr_policy policy;
-    int64_t number = 0;
     kr_code rc;
 
     for (size_t i = 0; i < N_POLICY_FIELDS; i++) {
-        if (strcmp(name, policy_fields[i].name) == 0)
+        if (strcmp(setting->name, policy_fields[i].name) == 0)
             field = &policy_fields[i];
     }
     if (field == NULL)
         return kr_error_set(err, KR_E_USAGE,
                             "unknown policy setting '%s'; run 'keyrot policy' "
                             "to list them",
-                            name);
+                            setting->name);
 
-    rc = policy_value_parse(field, value, &number, err);
+    rc = policy_value_parse(field, setting->value, number, err);
     if (rc != KR_OK)
         return rc;
-    if (number < field->min || number > field->max)
+    if (*number < field->min || *number > field->max)
         return kr_error_set(err, KR_E_REFUSED,
                             "%s must be between %" PRId64 " and %" PRId64
                             "%s",
-                            name, field->min, field->max,
+                            field->name, field->min, field->max,
                             field->is_duration ? " seconds" : "");
 
-    rc = kr_store_begin(store, err);
-    if (rc != KR_OK)
-        return rc;
+    *field_out = field;
+    return KR_OK;
+}
 
-    rc = kr_store_policy_get(store, &policy, err);
-    if (rc != KR_OK)
-        goto out;
-    *policy_slot(&policy, field) = number;
-    rc = policy_check(&policy, err);
-    if (rc != KR_OK)
-        goto out;
+/* Writes one policy row and its audit record. */
+static kr_code
+policy_row_write(kr_store *store, const char *name, int64_t value,
+                 kr_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO policy (name, value) VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET value = excluded.value";
+    sqlite3_stmt *stmt = NULL;
+    json_t *details = NULL;
+    kr_code rc;
 
     rc = prepare(store, sql, &stmt, err);
     if (rc != KR_OK)
-        goto out;
+        return rc;
     if (sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC) != SQLITE_OK
-        || sqlite3_bind_int64(stmt, 2, number) != SQLITE_OK) {
+        || sqlite3_bind_int64(stmt, 2, value) != SQLITE_OK) {
         rc = kr_store_sql_error(store, "writing the policy", err);
         goto out;
     }
@@ -669,19 +669,83 @@ kr_store_policy_set(kr_store *store, const char *name, const char *value,
     if (rc != KR_OK)
         goto out;
 
-    details = json_pack("{s:s, s:I}", "name", name, "value", (json_int_t)number);
+    details = json_pack("{s:s, s:I}", "name", name, "value", (json_int_t)value);
     rc = kr_store_audit_append(store, "policy_set", NULL, details, err);
-    if (rc != KR_OK)
-        goto out;
-
-    rc = kr_store_commit(store, err);
 
 out:
-    if (rc != KR_OK)
-        kr_store_rollback(store);
     json_decref(details);
     sqlite3_finalize(stmt);
     return rc;
+}
+
+kr_code
+kr_store_policy_update(kr_store *store, const kr_policy_setting *settings,
+                       size_t n_settings, size_t *n_changed, kr_error *err)
+{
+    const policy_field *field = NULL;
+    kr_policy old_policy, new_policy;
+    int64_t number = 0;
+    size_t changed = 0;
+    kr_code rc;
+
+    /* Check every setting before taking the lock, so that a typo in the
+     * last one does not wait for other writers. */
+    for (size_t i = 0; i < n_settings; i++) {
+        rc = policy_setting_parse(&settings[i], &field, &number, err);
+        if (rc != KR_OK)
+            return rc;
+    }
+
+    rc = kr_store_begin(store, err);
+    if (rc != KR_OK)
+        return rc;
+
+    rc = kr_store_policy_get(store, &old_policy, err);
+    if (rc != KR_OK)
+        goto out;
+    new_policy = old_policy;
+    for (size_t i = 0; i < n_settings; i++) {
+        rc = policy_setting_parse(&settings[i], &field, &number, err);
+        if (rc != KR_OK)
+            goto out;
+        *policy_slot(&new_policy, field) = number;
+    }
+
+    /* The rules tie values together, so they apply to the result of all
+     * settings at once: raising max_token_ttl and overlap together works
+     * in one command, in either order. */
+    rc = policy_check(&new_policy, err);
+    if (rc != KR_OK)
+        goto out;
+
+    for (size_t i = 0; i < N_POLICY_FIELDS; i++) {
+        int64_t value = *policy_slot(&new_policy, &policy_fields[i]);
+
+        if (value == *policy_slot(&old_policy, &policy_fields[i]))
+            continue;
+        rc = policy_row_write(store, policy_fields[i].name, value, err);
+        if (rc != KR_OK)
+            goto out;
+        changed++;
+    }
+
+    if (changed > 0)
+        rc = kr_store_commit(store, err);
+    if (rc == KR_OK && n_changed != NULL)
+        *n_changed = changed;
+
+out:
+    kr_store_rollback(store);
+    return rc;
+}
+
+kr_code
+kr_store_policy_set(kr_store *store, const char *name, const char *value,
+                    kr_error *err)
+{
+    const kr_policy_setting setting = {name, value};
+
+    return kr_store_policy_update(store, &setting, 1, NULL, err);
 }
 
 /* --- keys -------------------------------------------------------------- */
@@ -1075,8 +1139,9 @@ key_add_classify(kr_store *store, const kr_rsakey *key, const char *kid,
 }
 
 kr_code
-kr_store_key_add(kr_store *store, const kr_rsakey *key, const char *kid,
-                 const char *origin, kr_add_outcome *outcome, kr_error *err)
+kr_store_key_add_locked(kr_store *store, const kr_rsakey *key,
+                        const char *kid, const char *origin,
+                        kr_add_outcome *outcome, kr_error *err)
 {
     char thumbprint[KR_THUMBPRINT_SIZE];
     json_t *details = NULL;
@@ -1084,10 +1149,6 @@ kr_store_key_add(kr_store *store, const kr_rsakey *key, const char *kid,
     kr_code rc;
 
     kr_rsakey_thumbprint(key, thumbprint);
-
-    rc = kr_store_begin(store, err);
-    if (rc != KR_OK)
-        return rc;
 
     rc = kr_store_policy_get(store, &policy, err);
     if (rc != KR_OK)
@@ -1121,17 +1182,27 @@ kr_store_key_add(kr_store *store, const kr_rsakey *key, const char *kid,
                                           : "import")
                                    : "import_private",
                                kid, details, err);
-    if (rc != KR_OK)
-        goto out;
-
-    rc = kr_store_commit(store, err);
 
 out:
-    if (rc != KR_OK)
-        kr_store_rollback(store);
-    else if (*outcome == KR_ADD_UNCHANGED)
-        kr_store_rollback(store);
     json_decref(details);
+    return rc;
+}
+
+kr_code
+kr_store_key_add(kr_store *store, const kr_rsakey *key, const char *kid,
+                 const char *origin, kr_add_outcome *outcome, kr_error *err)
+{
+    kr_code rc;
+
+    rc = kr_store_begin(store, err);
+    if (rc != KR_OK)
+        return rc;
+
+    rc = kr_store_key_add_locked(store, key, kid, origin, outcome, err);
+    if (rc == KR_OK && *outcome != KR_ADD_UNCHANGED)
+        rc = kr_store_commit(store, err);
+
+    kr_store_rollback(store);
     return rc;
 }
 
@@ -1245,6 +1316,27 @@ kr_store_due_list(kr_store *store, int64_t now, char (**kids)[KR_KID_SIZE],
 out:
     free(list);
     sqlite3_finalize(stmt);
+    return rc;
+}
+
+kr_code
+kr_store_export_record(kr_store *store, const char *kid, const char *format,
+                       const char *path, kr_error *err)
+{
+    json_t *details = json_pack("{s:s, s:s}", "format", format, "file", path);
+    kr_code rc;
+
+    if (details == NULL)
+        return kr_error_set(err, KR_E_SYSTEM, "out of memory");
+
+    rc = kr_store_begin(store, err);
+    if (rc == KR_OK)
+        rc = kr_store_audit_append(store, "export_private", kid, details, err);
+    if (rc == KR_OK)
+        rc = kr_store_commit(store, err);
+    if (rc != KR_OK)
+        kr_store_rollback(store);
+    json_decref(details);
     return rc;
 }
 

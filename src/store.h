@@ -117,6 +117,22 @@ kr_code kr_store_policy_get(kr_store *store, kr_policy *policy,
 kr_code kr_store_policy_set(kr_store *store, const char *name,
                             const char *value, kr_error *err);
 
+/* One "NAME=VALUE" of a policy change; both strings borrowed. */
+typedef struct kr_policy_setting {
+    const char *name;
+    const char *value;
+} kr_policy_setting;
+
+/* Applies several settings in one transaction, checking the consistency
+ * rules on the result of all of them, with one audit record per value
+ * that changed. A later setting of the same name wins. Stores *n_changed
+ * (may be NULL): 0 when every value was already in effect, and then
+ * nothing is written. Returns the codes of kr_store_policy_set. */
+kr_code kr_store_policy_update(kr_store *store,
+                               const kr_policy_setting *settings,
+                               size_t n_settings, size_t *n_changed,
+                               kr_error *err);
+
 /* Looks a key up by kid. Returns KR_E_NOTFOUND when there is none. */
 kr_code kr_store_key_get(kr_store *store, const char *kid, kr_key_info *info,
                          kr_error *err);
@@ -154,6 +170,12 @@ typedef enum kr_add_outcome {
 kr_code kr_store_key_add(kr_store *store, const kr_rsakey *key,
                          const char *kid, const char *origin,
                          kr_add_outcome *outcome, kr_error *err);
+
+/* Records in the audit log that the private part of kid was exported in
+ * format to the file at path (the names only, never the key). */
+kr_code kr_store_export_record(kr_store *store, const char *kid,
+                               const char *format, const char *path,
+                               kr_error *err);
 
 /* Records that a token for aud (may be NULL for none) expiring at exp was
  * signed with kid. Cheap: one counter upsert. */
