@@ -9,6 +9,7 @@
 int cmd_init(kr_cli *cli, int argc, char **argv);
 int cmd_generate(kr_cli *cli, int argc, char **argv);
 int cmd_import(kr_cli *cli, int argc, char **argv);
+int cmd_import_jwks(kr_cli *cli, int argc, char **argv);
 int cmd_list(kr_cli *cli, int argc, char **argv);
 int cmd_show(kr_cli *cli, int argc, char **argv);
 int cmd_activate(kr_cli *cli, int argc, char **argv);

@@ -27,6 +27,7 @@ static const command commands[] = {
     {"init", cmd_init, "create a keystore"},
     {"generate", cmd_generate, "generate a new RSA key pair"},
     {"import", cmd_import, "register a key pair or public key from a file"},
+    {"import-jwks", cmd_import_jwks, "register a JWK Set's RSA keys, verify-only"},
     {"list", cmd_list, "list keys, states and dates"},
     {"show", cmd_show, "show one key"},
     {"activate", cmd_activate, "make a key the one that signs"},
