@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "jws.h"
+#include "store-audit.h"
 
 /* Largest --claims file accepted, in bytes. */
 #define CLAIMS_FILE_MAX (64 * 1024)
@@ -200,24 +201,17 @@ claims_build(const sign_args *args, int64_t iat, int64_t exp)
     return claims;
 }
 
-/* Records one usage row per audience; a failure to count is reported but
- * does not withhold a token that was already signed. */
+/* Counts the token under its key and each audience (and writes its
+ * per-token audit record when the policy asks); a failure to count is
+ * reported but does not withhold a token that was already signed. */
 static void
-usage_record(kr_cli *cli, kr_store *store, const char *kid,
-             const sign_args *args, const json_t *claims, int64_t exp)
+usage_record(kr_cli *cli, kr_store *store, const char *kid, const char *token,
+             const json_t *claims)
 {
     kr_error err = {0};
-    const json_t *aud = json_object_get(claims, "aud");
-    kr_code rc = KR_OK;
 
-    if (args->n_auds == 0)
-        rc = kr_store_usage_signed(store, kid,
-                                   json_is_string(aud) ? json_string_value(aud)
-                                                       : NULL,
-                                   exp, &err);
-    for (size_t i = 0; i < args->n_auds && rc == KR_OK; i++)
-        rc = kr_store_usage_signed(store, kid, args->auds[i], exp, &err);
-    if (rc != KR_OK)
+    if (kr_store_usage_token_signed(store, kid, token, strlen(token), claims,
+                                    &err) != KR_OK)
         cli_warn(cli, "usage not recorded: %s", err.msg);
 }
 
@@ -276,7 +270,7 @@ sign_run(kr_cli *cli, int argc, char **argv, const char *usage,
         status = cli_report(cli, &err, active.kid);
         goto out;
     }
-    usage_record(cli, store, active.kid, &args, claims, exp);
+    usage_record(cli, store, active.kid, token, claims);
 
     if (as_header)
         printf("Authorization: Bearer %s\n", token);

@@ -9,14 +9,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "commands.h"
 #include "duration.h"
 #include "jwk.h"
 #include "jws.h"
 #include "lifecycle.h"
+#include "store-audit.h"
 
 #define JWKS_FILE_MAX (1024 * 1024)
+/* A stream of tokens writes its usage counters after this many tokens, or
+ * this many seconds, whichever comes first, and at its end. */
+#define USAGE_FLUSH_TOKENS 1000
+#define USAGE_FLUSH_SECONDS 5
 
 static const char usage[] =
     "Usage: keyrot verify [TOKEN|-] [--aud AUD] [--leeway D] [--jwks FILE]\n"
@@ -53,6 +59,8 @@ typedef struct resolver {
     int64_t now;
     cached_key *cache;
     size_t n_cache;
+    kr_usage_batch *usage; /* NULL with --jwks */
+    time_t usage_flushed;  /* when usage was last written */
 } resolver;
 
 static kr_code
@@ -159,8 +167,46 @@ verdict_print(const kr_cli *cli, kr_verdict *v)
     }
 }
 
-/* Verifies one token and prints its result; returns false when it is not
- * valid, and sets *failed on a verification that could not run. */
+/* Counts a verdict in the usage batch; a failure to count is reported
+ * but changes no verdict. */
+static void
+usage_count(const kr_cli *cli, resolver *r, const kr_verdict *v,
+            const char *token, size_t len)
+{
+    kr_usage_event ev = {
+        .kind = v->reason == KR_REASON_NONE ? KR_USAGE_ACCEPTED
+                                            : KR_USAGE_REFUSED,
+        .kid = v->kid[0] != '\0' ? v->kid : NULL,
+        .reason = kr_reason_name(v->reason),
+        .claims = v->claims,
+        .token = token,
+        .token_len = len,
+    };
+    kr_error err = {0};
+
+    if (r->usage != NULL && kr_usage_batch_add(r->usage, &ev, &err) != KR_OK)
+        cli_warn(cli, "usage not recorded: %s", err.msg);
+}
+
+/* Writes the usage gathered so far when force is set or the batch is due. */
+static void
+usage_flush(const kr_cli *cli, resolver *r, bool force)
+{
+    kr_error err = {0};
+    time_t now = time(NULL);
+
+    if (r->usage == NULL || kr_usage_batch_pending(r->usage) == 0)
+        return;
+    if (!force && kr_usage_batch_pending(r->usage) < USAGE_FLUSH_TOKENS
+        && now - r->usage_flushed < USAGE_FLUSH_SECONDS)
+        return;
+    r->usage_flushed = now;
+    if (kr_usage_batch_flush(r->usage, &err) != KR_OK)
+        cli_warn(cli, "usage not recorded: %s", err.msg);
+}
+
+/* Verifies one token, prints its result and counts it; returns false when
+ * it is not valid, and sets err on a verification that could not run. */
 static bool
 token_check(const kr_cli *cli, resolver *r, const kr_verify_params *params,
             const char *token, size_t len, kr_error *err)
@@ -170,6 +216,7 @@ token_check(const kr_cli *cli, resolver *r, const kr_verify_params *params,
 
     if (kr_jws_verify(token, len, params, resolve, r, &v, err) == KR_OK) {
         verdict_print(cli, &v);
+        usage_count(cli, r, &v, token, len);
         valid = v.reason == KR_REASON_NONE;
     }
     kr_verdict_clear(&v);
@@ -200,6 +247,7 @@ stream_check(kr_cli *cli, resolver *r, const kr_verify_params *params)
             break;
         }
         fflush(stdout);
+        usage_flush(cli, r, false);
     }
     free(line);
     if (status == 0 && !all_valid)
@@ -278,10 +326,12 @@ cmd_verify(kr_cli *cli, int argc, char **argv)
         if (status != 0)
             goto out;
     } else if (cli_store_open(cli, &r.store, &err) != KR_OK
-               || kr_store_policy_get(r.store, &policy, &err) != KR_OK) {
+               || kr_store_policy_get(r.store, &policy, &err) != KR_OK
+               || kr_usage_batch_new(r.store, &r.usage, &err) != KR_OK) {
         status = cli_report(cli, &err, NULL);
         goto out;
     }
+    r.usage_flushed = time(NULL);
     if (params.leeway < 0)
         params.leeway = policy.leeway;
     params.max_lifetime = policy.max_token_ttl;
@@ -292,8 +342,10 @@ cmd_verify(kr_cli *cli, int argc, char **argv)
         status = err.code != KR_OK ? cli_report(cli, &err, NULL)
                                    : KR_E_INVALID;
     }
+    usage_flush(cli, &r, true);
 
 out:
+    kr_usage_batch_free(r.usage);
     resolver_free(&r);
     kr_store_close(r.store);
     return status;

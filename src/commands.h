@@ -17,6 +17,20 @@ int cmd_sign(kr_cli *cli, int argc, char **argv);
 int cmd_header(kr_cli *cli, int argc, char **argv);
 int cmd_verify(kr_cli *cli, int argc, char **argv);
 int cmd_jwks(kr_cli *cli, int argc, char **argv);
+int cmd_audit(kr_cli *cli, int argc, char **argv);
+int cmd_usage(kr_cli *cli, int argc, char **argv);
+
+/* Prints the usage of kid under `keyrot show`, or, when key_obj is not
+ * NULL, adds it to key_obj as "usage". In cmd-usage.c. Returns the exit
+ * status. */
+int cmd_usage_show(const kr_cli *cli, kr_store *store, const char *kid,
+                   json_t *key_obj);
+
+/* Parses a time option: Unix seconds, YYYY-MM-DD or
+ * YYYY-MM-DDTHH:MM:SSZ (UTC). Prints the error and returns KR_E_USAGE
+ * when it is none of these. In cmd-audit.c. */
+int cmd_time_arg(const kr_cli *cli, const char *option, const char *text,
+                 int64_t *t);
 
 /* Prints what a plan did (or, with dry_run, would do): lines for people,
  * or one JSON object with --json. */

@@ -35,6 +35,8 @@ static const command commands[] = {
     {"header", cmd_header, "print an Authorization: Bearer header"},
     {"verify", cmd_verify, "check tokens"},
     {"jwks", cmd_jwks, "print the public JWK Set"},
+    {"audit", cmd_audit, "list, verify or archive the audit log"},
+    {"usage", cmd_usage, "show usage per key and audience"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

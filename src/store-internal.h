@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "store-audit.h"
 #include "store.h"
 
 /* How long a writer waits for another process's lock before failing. */
@@ -41,8 +42,6 @@ kr_code kr_store_commit(kr_store *store, kr_error *err);
 /* Rolls back the open transaction, if any; safe to call on every path. */
 void kr_store_rollback(kr_store *store);
 
-/* Hex SHA-256 of an audit record, NUL included. */
-#define KR_AUDIT_HASH_SIZE 65
 
 /* The fields of one audit record that its chain hash covers. */
 typedef struct kr_audit_fields {
@@ -62,8 +61,9 @@ kr_code kr_audit_hash(const kr_audit_fields *f, const char *prev_hash,
                       char out[KR_AUDIT_HASH_SIZE], kr_error *err);
 
 /* Appends an audit record (event, kid or NULL, details: a JSON object,
- * borrowed, or NULL for {}) chained to the previous record. Must run inside
- * a transaction so that the record commits with the change it describes.
+ * borrowed, or NULL for {}) chained to the previous record and moves the
+ * audit anchor's head to it (src/store-audit.c). Must run inside a
+ * transaction so that the record commits with the change it describes.
  * details must hold no secret and no whole token. */
 kr_code kr_store_audit_append(kr_store *store, const char *event,
                               const char *kid, const json_t *details,

@@ -13,7 +13,9 @@
  *   - a private part is destroyed only in retired or revoked state
  *     (trigger keys_private_purge);
  *   - key material, kid and thumbprint never change, keys are never
- *     deleted, and audit records are never updated (triggers).
+ *     deleted, and audit records are never updated (triggers);
+ *   - audit records are deleted only up to the archived prefix recorded in
+ *     audit_anchor (trigger audit_archive_only).
  */
 #include "config.h"
 
@@ -104,9 +106,77 @@ static const char schema_v1[] =
     "  PRIMARY KEY (kid, aud)"
     ") WITHOUT ROWID;";
 
+/* Version 2: usage counted per key, audience and UTC day, with accepted
+ * verifications, refusals by reason and the evidence the retirement guard
+ * reads; and the audit anchor, which records the chain's head and the
+ * archived prefix so that removing the newest records, or records beyond an
+ * archive, is detected. Version 1 kept no dates in usage: each of its rows
+ * moves to the day of its latest exp. */
+static const char schema_v2[] =
+    "CREATE TABLE usage_v2 ("
+    "  kid TEXT NOT NULL,"
+    "  aud TEXT NOT NULL,"
+    "  day INTEGER NOT NULL,"
+    "  n_signed INTEGER NOT NULL DEFAULT 0,"
+    "  last_exp INTEGER,"
+    "  first_signed_at INTEGER,"
+    "  last_signed_at INTEGER,"
+    "  n_accepted INTEGER NOT NULL DEFAULT 0,"
+    "  first_accepted_at INTEGER,"
+    "  last_accepted_at INTEGER,"
+    "  late_iat INTEGER,"
+    "  late_accepted_at INTEGER,"
+    "  PRIMARY KEY (kid, aud, day)"
+    ") WITHOUT ROWID;"
+
+    "INSERT INTO usage_v2 (kid, aud, day, n_signed, last_exp)"
+    "  SELECT kid, aud, coalesce(last_exp, 0) / 86400, n_signed, last_exp"
+    "  FROM usage;"
+
+    "DROP TABLE usage;"
+
+    "ALTER TABLE usage_v2 RENAME TO usage;"
+
+    "CREATE TABLE usage_refused ("
+    "  kid TEXT NOT NULL,"
+    "  aud TEXT NOT NULL,"
+    "  day INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  first_at INTEGER NOT NULL,"
+    "  last_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (kid, aud, day, reason)"
+    ") WITHOUT ROWID;"
+
+    "CREATE INDEX audit_kid ON audit (kid, seq);"
+
+    "CREATE TABLE audit_anchor ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  head_seq INTEGER NOT NULL,"
+    "  head_hash TEXT NOT NULL,"
+    "  pruned_seq INTEGER NOT NULL,"
+    "  pruned_hash TEXT NOT NULL"
+    ");"
+
+    "INSERT INTO audit_anchor (id, head_seq, head_hash, pruned_seq,"
+    "  pruned_hash)"
+    "  SELECT 1, coalesce(max(seq), 0),"
+    "    coalesce((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1),"
+    "             lower(hex(zeroblob(32)))),"
+    "    0, lower(hex(zeroblob(32)))"
+    "  FROM audit;"
+
+    "CREATE TRIGGER audit_archive_only BEFORE DELETE ON audit"
+    "  WHEN OLD.seq > coalesce("
+    "    (SELECT pruned_seq FROM audit_anchor WHERE id = 1), 0)"
+    "  BEGIN SELECT RAISE(ABORT,"
+    "    'audit records are removed only by keyrot audit archive');"
+    "  END;";
+
 /* Migrations in order; entry i takes the schema from version i to i+1. */
 static const char *const migrations[] = {
     schema_v1,
+    schema_v2,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -323,172 +323,6 @@ step_done(kr_store *store, sqlite3_stmt *stmt, const char *what,
     return KR_OK;
 }
 
-/* --- audit chain ------------------------------------------------------- */
-
-/* The chain hash is SHA-256 over the previous record's hash and every
- * field of this record, each field length-prefixed so that moving bytes
- * between fields changes the hash. */
-struct kr_sha256_buf {
-    char *data;
-    size_t len;
-    size_t cap;
-};
-
-static void
-hash_field(struct kr_sha256_buf *buf, const char *text)
-{
-    size_t text_len = text ? strlen(text) : 0;
-    char prefix[32];
-    int prefix_len;
-
-    prefix_len = snprintf(prefix, sizeof(prefix), "%zu:", text_len);
-    if (buf->data == NULL)
-        return;
-    if (buf->len + (size_t)prefix_len + text_len + 1 > buf->cap) {
-        size_t cap = (buf->len + (size_t)prefix_len + text_len + 1) * 2;
-        char *grown = realloc(buf->data, cap);
-
-        if (grown == NULL) {
-            free(buf->data);
-            buf->data = NULL;
-            return;
-        }
-        buf->data = grown;
-        buf->cap = cap;
-    }
-    memcpy(buf->data + buf->len, prefix, (size_t)prefix_len);
-    buf->len += (size_t)prefix_len;
-    if (text_len > 0)
-        memcpy(buf->data + buf->len, text, text_len);
-    buf->len += text_len;
-    buf->data[buf->len++] = ';';
-}
-
-kr_code
-kr_audit_hash(const kr_audit_fields *f, const char *prev_hash,
-              char out[KR_AUDIT_HASH_SIZE], kr_error *err)
-{
-    struct kr_sha256_buf buf = {malloc(512), 0, 512};
-    char number[32];
-    uint8_t digest[KR_SHA256_SIZE];
-
-    snprintf(number, sizeof(number), "%" PRId64, f->seq);
-    hash_field(&buf, number);
-    snprintf(number, sizeof(number), "%" PRId64, f->at);
-    hash_field(&buf, number);
-    if (f->has_clock)
-        snprintf(number, sizeof(number), "%" PRId64, f->clock);
-    else
-        number[0] = '\0';
-    hash_field(&buf, number);
-    hash_field(&buf, f->actor);
-    hash_field(&buf, f->event);
-    hash_field(&buf, f->kid);
-    hash_field(&buf, f->details);
-    hash_field(&buf, prev_hash);
-    if (buf.data == NULL)
-        return kr_error_set(err, KR_E_SYSTEM, "out of memory");
-
-    kr_sha256(buf.data, buf.len, digest);
-    free(buf.data);
-    for (size_t i = 0; i < KR_SHA256_SIZE; i++)
-        snprintf(out + 2 * i, 3, "%02x", digest[i]);
-    return KR_OK;
-}
-
-static kr_code
-audit_last(kr_store *store, int64_t *seq, char hash[KR_AUDIT_HASH_SIZE],
-           kr_error *err)
-{
-    static const char sql[] =
-        "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
-    sqlite3_stmt *stmt = NULL;
-    kr_code rc;
-    int step;
-
-    rc = prepare(store, sql, &stmt, err);
-    if (rc != KR_OK)
-        return rc;
-
-    step = sqlite3_step(stmt);
-    if (step == SQLITE_ROW) {
-        const unsigned char *h = sqlite3_column_text(stmt, 1);
-
-        *seq = sqlite3_column_int64(stmt, 0);
-        snprintf(hash, KR_AUDIT_HASH_SIZE, "%s", h ? (const char *)h : "");
-    } else if (step == SQLITE_DONE) {
-        *seq = 0;
-        memset(hash, '0', KR_AUDIT_HASH_SIZE - 1);
-        hash[KR_AUDIT_HASH_SIZE - 1] = '\0';
-    } else {
-        rc = kr_store_sql_error(store, "reading the audit log", err);
-    }
-    sqlite3_finalize(stmt);
-    return rc;
-}
-
-kr_code
-kr_store_audit_append(kr_store *store, const char *event, const char *kid,
-                      const json_t *details, kr_error *err)
-{
-    static const char sql[] =
-        "INSERT INTO audit (seq, at, clock, actor, event, kid, details, hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-    const kr_context *ctx = store->ctx;
-    sqlite3_stmt *stmt = NULL;
-    char *details_text = NULL;
-    char prev[KR_AUDIT_HASH_SIZE];
-    char hash[KR_AUDIT_HASH_SIZE];
-    kr_audit_fields f = {0};
-    kr_code rc;
-
-    rc = audit_last(store, &f.seq, prev, err);
-    if (rc != KR_OK)
-        goto out;
-
-    details_text = details
-                       ? json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS)
-                       : strdup("{}");
-    if (details_text == NULL) {
-        rc = kr_error_set(err, KR_E_SYSTEM, "out of memory");
-        goto out;
-    }
-
-    f.seq++;
-    f.at = ctx->real_now;
-    f.has_clock = ctx->now_overridden;
-    f.clock = ctx->now;
-    f.actor = ctx->actor;
-    f.event = event;
-    f.kid = kid;
-    f.details = details_text;
-    rc = kr_audit_hash(&f, prev, hash, err);
-    if (rc != KR_OK)
-        goto out;
-
-    rc = prepare(store, sql, &stmt, err);
-    if (rc != KR_OK)
-        goto out;
-    if (sqlite3_bind_int64(stmt, 1, f.seq) != SQLITE_OK
-        || sqlite3_bind_int64(stmt, 2, f.at) != SQLITE_OK
-        || (f.has_clock ? sqlite3_bind_int64(stmt, 3, f.clock)
-                        : sqlite3_bind_null(stmt, 3)) != SQLITE_OK
-        || bind_text_or_null(stmt, 4, f.actor) != SQLITE_OK
-        || bind_text_or_null(stmt, 5, event) != SQLITE_OK
-        || bind_text_or_null(stmt, 6, kid) != SQLITE_OK
-        || bind_text_or_null(stmt, 7, details_text) != SQLITE_OK
-        || bind_text_or_null(stmt, 8, hash) != SQLITE_OK) {
-        rc = kr_store_sql_error(store, "writing the audit log", err);
-        goto out;
-    }
-    rc = step_done(store, stmt, "writing the audit log", err);
-
-out:
-    sqlite3_finalize(stmt);
-    free(details_text);
-    return rc;
-}
-
 /* --- policy ------------------------------------------------------------ */
 
 typedef struct policy_field {
@@ -508,6 +342,8 @@ static const policy_field policy_fields[] = {
      KR_DURATION_MAX},
     {"min_bits", offsetof(kr_policy, min_bits), false, 2048, 16384},
     {"default_bits", offsetof(kr_policy, default_bits), false, 2048, 16384},
+    {"usage_counters", offsetof(kr_policy, usage_counters), false, 0, 1},
+    {"usage_records", offsetof(kr_policy, usage_records), false, 0, 1},
 };
 
 #define N_POLICY_FIELDS (sizeof(policy_fields) / sizeof(policy_fields[0]))
@@ -1337,35 +1173,5 @@ kr_store_export_record(kr_store *store, const char *kid, const char *format,
     if (rc != KR_OK)
         kr_store_rollback(store);
     json_decref(details);
-    return rc;
-}
-
-/* --- usage ------------------------------------------------------------- */
-
-kr_code
-kr_store_usage_signed(kr_store *store, const char *kid, const char *aud,
-                      int64_t exp, kr_error *err)
-{
-    static const char sql[] =
-        "INSERT INTO usage (kid, aud, n_signed, last_exp) VALUES (?, ?, 1, ?)"
-        " ON CONFLICT (kid, aud) DO UPDATE SET n_signed = n_signed + 1,"
-        " last_exp = max(coalesce(last_exp, 0), excluded.last_exp)";
-    sqlite3_stmt *stmt = NULL;
-    kr_code rc;
-
-    rc = prepare(store, sql, &stmt, err);
-    if (rc != KR_OK)
-        return rc;
-    if (sqlite3_bind_text(stmt, 1, kid, -1, SQLITE_STATIC) != SQLITE_OK
-        || sqlite3_bind_text(stmt, 2, aud ? aud : "", -1, SQLITE_STATIC)
-               != SQLITE_OK
-        || sqlite3_bind_int64(stmt, 3, exp) != SQLITE_OK) {
-        rc = kr_store_sql_error(store, "recording usage", err);
-        goto out;
-    }
-    rc = step_done(store, stmt, "recording usage", err);
-
-out:
-    sqlite3_finalize(stmt);
     return rc;
 }

@@ -50,6 +50,8 @@ typedef struct kr_policy {
     int64_t rotate_every;
     int64_t min_bits;
     int64_t default_bits;
+    int64_t usage_counters; /* 1: count usage (store-audit.h); 0: do not */
+    int64_t usage_records;  /* 1: also an audit record per token */
 } kr_policy;
 
 /* The defaults a new store starts with. */
@@ -57,7 +59,7 @@ typedef struct kr_policy {
     {                                                                      \
         .token_ttl = 300, .max_token_ttl = 3600, .leeway = 60,             \
         .overlap = 7200, .rotate_every = 90 * 86400, .min_bits = 2048,     \
-        .default_bits = 2048                                               \
+        .default_bits = 2048, .usage_counters = 1, .usage_records = 0      \
     }
 
 /* Describes one policy setting, for listing and formatting. */
@@ -176,10 +178,5 @@ kr_code kr_store_key_add(kr_store *store, const kr_rsakey *key,
 kr_code kr_store_export_record(kr_store *store, const char *kid,
                                const char *format, const char *path,
                                kr_error *err);
-
-/* Records that a token for aud (may be NULL for none) expiring at exp was
- * signed with kid. Cheap: one counter upsert. */
-kr_code kr_store_usage_signed(kr_store *store, const char *kid,
-                              const char *aud, int64_t exp, kr_error *err);
 
 #endif
