@@ -22,8 +22,8 @@ static const char list_usage[] =
 static const char show_usage[] =
     "Usage: keyrot show KID\n"
     "\n"
-    "Shows everything the store records of one key. With --json, prints one\n"
-    "JSON object.\n";
+    "Shows everything the store records of one key, with its usage per\n"
+    "audience (see 'keyrot usage'). With --json, prints one JSON object.\n";
 
 /* Parses a command that takes only --help and n_args positional args. */
 static int
@@ -142,7 +142,13 @@ cmd_show(kr_cli *cli, int argc, char **argv)
     }
 
     if (cli->json) {
-        cli_json_print(cli_key_json(&info), false);
+        json_t *obj = cli_key_json(&info);
+
+        status = cmd_usage_show(cli, store, info.kid, obj);
+        if (status == 0)
+            cli_json_print(obj, false);
+        else
+            json_decref(obj);
         goto out;
     }
     printf("%-15s %s\n", "kid:", info.kid);
@@ -167,6 +173,7 @@ cmd_show(kr_cli *cli, int argc, char **argv)
     if (info.revoke_reason[0] != '\0')
         printf("%-15s %s\n", "revoke reason:", info.revoke_reason);
     show_time("purged:", info.purged_at);
+    status = cmd_usage_show(cli, store, info.kid, NULL);
 
 out:
     kr_store_close(store);
