@@ -25,15 +25,15 @@ static const char usage[] =
     "  --activate   make it the active key at once; the previous active key\n"
     "               becomes retiring for the policy's overlap\n";
 
-static bool
-bits_allowed(long bits)
+bool
+cmd_bits_allowed(long bits)
 {
     return bits == 2048 || bits == 3072 || bits == 4096;
 }
 
-/* Builds the default kid from the date and the thumbprint. */
-static void
-kid_default(const kr_cli *cli, const kr_rsakey *key, char kid[KR_KID_SIZE])
+void
+cmd_kid_default(const kr_cli *cli, const kr_rsakey *key,
+                char kid[KR_KID_SIZE])
 {
     char thumbprint[KR_THUMBPRINT_SIZE];
     time_t t = (time_t)cli->ctx.now;
@@ -46,15 +46,17 @@ kid_default(const kr_cli *cli, const kr_rsakey *key, char kid[KR_KID_SIZE])
     snprintf(kid, KR_KID_SIZE, "k-%s-%.8s", date, thumbprint);
 }
 
-/* Generates, stores and optionally activates a key; shared with rotate. */
+/* Generates, stores and optionally activates a key. */
 int
 cmd_generate_run(kr_cli *cli, kr_store *store, const char *kid_arg,
                  long bits, bool activate, char kid_out[KR_KID_SIZE])
 {
     kr_rsakey *key = NULL;
     kr_error err = {0};
+    const kr_rotate_options rotate = {.overlap = -1, .if_older_than = -1};
     kr_add_outcome outcome;
     kr_plan plan;
+    kr_code rc;
     int status = 0;
 
     if (kr_rsakey_generate((unsigned)bits, &key, &err) != KR_OK) {
@@ -64,17 +66,17 @@ cmd_generate_run(kr_cli *cli, kr_store *store, const char *kid_arg,
     if (kid_arg != NULL)
         snprintf(kid_out, KR_KID_SIZE, "%s", kid_arg);
     else
-        kid_default(cli, key, kid_out);
+        cmd_kid_default(cli, key, kid_out);
 
-    if (kr_store_key_add(store, key, kid_out, "generated", &outcome, &err)
-        != KR_OK) {
+    /* With --activate the key is added and activated in one transaction,
+     * as rotate does, so no other process sees it pending. */
+    if (activate)
+        rc = kr_lifecycle_rotate(store, key, kid_out, &rotate, &plan, &err);
+    else
+        rc = kr_store_key_add(store, key, kid_out, "generated", &outcome,
+                              &err);
+    if (rc != KR_OK) {
         status = cli_report(cli, &err, NULL);
-        goto out;
-    }
-    if (activate
-        && kr_lifecycle_activate(store, kid_out, -1, false, &plan, &err)
-               != KR_OK) {
-        status = cli_report(cli, &err, kid_out);
         goto out;
     }
 
@@ -113,7 +115,7 @@ cmd_generate(kr_cli *cli, int argc, char **argv)
             break;
         case 'b':
             bits = strtol(optarg, &end, 10);
-            if (*end != '\0' || !bits_allowed(bits))
+            if (*end != '\0' || !cmd_bits_allowed(bits))
                 return cli_fail(cli, KR_E_USAGE,
                                 "--bits: invalid size '%s': use 2048, 3072 "
                                 "or 4096",

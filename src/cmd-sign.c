@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "jws.h"
 #include "store-audit.h"
+#include "token-cache.h"
 
 /* Largest --claims file accepted, in bytes. */
 #define CLAIMS_FILE_MAX (64 * 1024)
@@ -18,7 +19,8 @@
 
 static const char sign_usage[] =
     "Usage: keyrot sign [--aud AUD]... [--ttl D] [--claim NAME=VALUE]...\n"
-    "                   [--claims FILE]\n"
+    "                   [--claims FILE] [--cache FILE]\n"
+    "                   [--cache-min-remaining PERCENT]\n"
     "\n"
     "Prints one RS256 token signed by the active key, with the header\n"
     "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":KID} and the claims aud, iat "
@@ -33,6 +35,15 @@ static const char sign_usage[] =
     "                      a number, true, false, null, an object or an\n"
     "                      array, else as a string\n"
     "  --claims FILE       extra claims from a JSON object file\n"
+    "  --cache FILE        print the token cached in FILE while it was made\n"
+    "                      for the same options and store, its key is still\n"
+    "                      the active one, and at least half of its lifetime\n"
+    "                      is left; else sign a new one and cache it. FILE\n"
+    "                      (and FILE.lock) get mode 0600; concurrent callers\n"
+    "                      share one renewal\n"
+    "  --cache-min-remaining PERCENT\n"
+    "                      the share of the lifetime that must be left to\n"
+    "                      reuse a cached token, 1-100 (default 50)\n"
     "iat and exp are always set by keyrot.\n";
 
 static const char header_usage[] =
@@ -45,6 +56,8 @@ typedef struct sign_args {
     size_t n_auds;
     int64_t ttl; /* -1: the policy's */
     json_t *extra; /* claims from --claims and --claim, owned */
+    const char *cache_path;    /* --cache, or NULL */
+    unsigned cache_min_pct;    /* --cache-min-remaining */
 } sign_args;
 
 /* Parses VALUE of --claim: JSON for numbers, literals, objects and arrays,
@@ -115,6 +128,24 @@ out:
     return status;
 }
 
+/* Parses --cache-min-remaining: 1 to 100, with or without '%'. */
+static int
+percent_arg(kr_cli *cli, const char *text, unsigned *pct)
+{
+    char *end = NULL;
+    long value = strtol(text, &end, 10);
+
+    if (end != NULL && *end == '%')
+        end++;
+    if (end == text || *end != '\0' || value < 1 || value > 100)
+        return cli_fail(cli, KR_E_USAGE,
+                        "--cache-min-remaining: invalid percentage '%s': use "
+                        "1 to 100",
+                        text);
+    *pct = (unsigned)value;
+    return 0;
+}
+
 static int
 args_parse(kr_cli *cli, int argc, char **argv, const char *usage,
            sign_args *args)
@@ -124,6 +155,8 @@ args_parse(kr_cli *cli, int argc, char **argv, const char *usage,
         {"ttl", required_argument, NULL, 't'},
         {"claim", required_argument, NULL, 'c'},
         {"claims", required_argument, NULL, 'C'},
+        {"cache", required_argument, NULL, 'k'},
+        {"cache-min-remaining", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -152,6 +185,12 @@ args_parse(kr_cli *cli, int argc, char **argv, const char *usage,
             break;
         case 'C':
             status = claims_file_add(cli, args->extra, optarg);
+            break;
+        case 'k':
+            args->cache_path = optarg;
+            break;
+        case 'm':
+            status = percent_arg(cli, optarg, &args->cache_min_pct);
             break;
         case 'h':
             fputs(usage, stdout);
@@ -215,19 +254,114 @@ usage_record(kr_cli *cli, kr_store *store, const char *kid, const char *token,
         cli_warn(cli, "usage not recorded: %s", err.msg);
 }
 
+/* What token_mint needs, all borrowed. */
+typedef struct mint_ctx {
+    kr_cli *cli;
+    kr_store *store;
+    const kr_key_info *active;
+    const sign_args *args;
+} mint_ctx;
+
+/* Signs a new token with the active key and records its use. A
+ * kr_token_mint_fn, so that the token cache can call it. */
+static kr_code
+token_mint(void *ctx, kr_cached_token *fresh, kr_error *err)
+{
+    const mint_ctx *m = ctx;
+    kr_rsakey *key = NULL;
+    json_t *claims = NULL;
+    kr_code rc;
+
+    rc = kr_store_key_load(m->store, m->active->kid, &key, err);
+    if (rc != KR_OK)
+        goto out;
+
+    fresh->iat = m->cli->ctx.now;
+    fresh->exp = fresh->iat + m->args->ttl;
+    claims = claims_build(m->args, fresh->iat, fresh->exp);
+    rc = kr_jws_sign(key, m->active->kid, claims, &fresh->token, err);
+    if (rc != KR_OK)
+        goto out;
+    snprintf(fresh->kid, sizeof(fresh->kid), "%s", m->active->kid);
+    usage_record(m->cli, m->store, m->active->kid, fresh->token, claims);
+
+out:
+    json_decref(claims);
+    kr_rsakey_free(key);
+    return rc;
+}
+
+/* Returns the cached token for these options, or mints and caches one.
+ * The request id covers everything the token depends on except the time
+ * and the key, which the cache checks itself. */
+static kr_code
+token_get_cached(mint_ctx *m, kr_cached_token *out, bool *reused,
+                 kr_error *err)
+{
+    char request[KR_TOKEN_REQUEST_SIZE];
+    kr_token_cache_query query = {0};
+    kr_warnings warnings = {0};
+    json_t *auds = json_array(), *desc;
+    kr_code rc;
+
+    for (size_t i = 0; i < m->args->n_auds; i++)
+        json_array_append_new(auds, json_string(m->args->auds[i]));
+    desc = json_pack("{s:s, s:I, s:o, s:O}", "store", m->cli->store_path,
+                     "ttl", (json_int_t)m->args->ttl, "aud", auds, "claims",
+                     m->args->extra);
+    if (desc == NULL)
+        return kr_error_set(err, KR_E_SYSTEM, "out of memory");
+    rc = kr_token_cache_request_id(desc, request, err);
+    json_decref(desc);
+    if (rc != KR_OK)
+        return rc;
+
+    query.request = request;
+    query.active_kid = m->active->kid;
+    query.now = m->cli->ctx.now;
+    query.min_remaining_pct = m->args->cache_min_pct;
+    rc = kr_token_cache_get(m->args->cache_path, &query, token_mint, m, out,
+                            reused, &warnings, err);
+    cli_warnings_print(m->cli, &warnings, m->args->cache_path);
+    return rc;
+}
+
+static void
+token_print(const kr_cli *cli, const sign_args *args,
+            const kr_cached_token *t, bool reused, bool as_header)
+{
+    json_t *obj;
+
+    if (as_header) {
+        printf("Authorization: Bearer %s\n", t->token);
+        return;
+    }
+    if (!cli->json) {
+        printf("%s\n", t->token);
+        return;
+    }
+    obj = json_pack("{s:s, s:s, s:I, s:I}", "token", t->token, "kid", t->kid,
+                    "iat", (json_int_t)t->iat, "exp", (json_int_t)t->exp);
+    if (obj != NULL && args->cache_path != NULL)
+        json_object_set_new(obj, "cached", json_boolean(reused));
+    cli_json_print(obj, false);
+}
+
 static int
 sign_run(kr_cli *cli, int argc, char **argv, const char *usage,
          bool as_header)
 {
-    sign_args args = {.ttl = -1, .extra = json_object()};
+    sign_args args = {.ttl = -1,
+                      .extra = json_object(),
+                      .cache_min_pct = KR_TOKEN_CACHE_MIN_REMAINING_PCT};
+    kr_cached_token result = {0};
     kr_store *store = NULL;
-    kr_rsakey *key = NULL;
-    json_t *claims = NULL;
-    char *token = NULL;
     kr_error err = {0};
     kr_key_info active;
     kr_policy policy;
-    int64_t exp;
+    mint_ctx mint;
+    bool reused = false;
+    kr_code rc;
     int status;
 
     status = args_parse(cli, argc, argv, usage, &args);
@@ -260,33 +394,21 @@ sign_run(kr_cli *cli, int argc, char **argv, const char *usage,
         goto out;
     }
 
-    if (kr_store_key_load(store, active.kid, &key, &err) != KR_OK) {
-        status = cli_report(cli, &err, active.kid);
-        goto out;
-    }
-    exp = cli->ctx.now + args.ttl;
-    claims = claims_build(&args, cli->ctx.now, exp);
-    if (kr_jws_sign(key, active.kid, claims, &token, &err) != KR_OK) {
-        status = cli_report(cli, &err, active.kid);
-        goto out;
-    }
-    usage_record(cli, store, active.kid, token, claims);
-
-    if (as_header)
-        printf("Authorization: Bearer %s\n", token);
-    else if (cli->json)
-        cli_json_print(json_pack("{s:s, s:s, s:I, s:I}", "token", token, "kid",
-                                 active.kid, "iat", (json_int_t)cli->ctx.now,
-                                 "exp", (json_int_t)exp),
-                       false);
+    mint = (mint_ctx){cli, store, &active, &args};
+    if (args.cache_path != NULL)
+        rc = token_get_cached(&mint, &result, &reused, &err);
     else
-        printf("%s\n", token);
+        rc = token_mint(&mint, &result, &err);
+    if (rc != KR_OK) {
+        status = cli_report(cli, &err,
+                            args.cache_path != NULL ? NULL : active.kid);
+        goto out;
+    }
+    token_print(cli, &args, &result, reused, as_header);
 
 out:
-    free(token);
-    json_decref(claims);
+    kr_cached_token_clear(&result);
     json_decref(args.extra);
-    kr_rsakey_free(key);
     kr_store_close(store);
     return status;
 }

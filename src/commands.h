@@ -17,6 +17,14 @@ int cmd_sign(kr_cli *cli, int argc, char **argv);
 int cmd_header(kr_cli *cli, int argc, char **argv);
 int cmd_verify(kr_cli *cli, int argc, char **argv);
 int cmd_jwks(kr_cli *cli, int argc, char **argv);
+int cmd_rotate(kr_cli *cli, int argc, char **argv);
+int cmd_retire(kr_cli *cli, int argc, char **argv);
+int cmd_revoke(kr_cli *cli, int argc, char **argv);
+int cmd_purge(kr_cli *cli, int argc, char **argv);
+int cmd_tick(kr_cli *cli, int argc, char **argv);
+int cmd_policy(kr_cli *cli, int argc, char **argv);
+int cmd_status(kr_cli *cli, int argc, char **argv);
+int cmd_check(kr_cli *cli, int argc, char **argv);
 int cmd_audit(kr_cli *cli, int argc, char **argv);
 int cmd_usage(kr_cli *cli, int argc, char **argv);
 
@@ -33,13 +41,23 @@ int cmd_time_arg(const kr_cli *cli, const char *option, const char *text,
                  int64_t *t);
 
 /* Prints what a plan did (or, with dry_run, would do): lines for people,
- * or one JSON object with --json. */
+ * or one JSON object with --json. In plan-print.c. */
 void cmd_plan_print(const kr_cli *cli, const kr_plan *plan, bool dry_run);
 
 /* Generates a key of bits, stores it under kid_arg (or a default kid,
  * written to kid_out) and activates it when asked. Prints errors; returns
- * the exit status. Shared by generate and rotate. */
+ * the exit status. */
 int cmd_generate_run(kr_cli *cli, kr_store *store, const char *kid_arg,
                      long bits, bool activate, char kid_out[KR_KID_SIZE]);
+
+/* Returns whether --bits N is a size keyrot generates (2048, 3072, 4096).
+ * Shared by generate and rotate. */
+bool cmd_bits_allowed(long bits);
+
+/* Writes the default kid of a generated key: "k-YYYYMMDD-" (the date of
+ * now) and the first 8 characters of its RFC 7638 thumbprint. Shared by
+ * generate and rotate. */
+void cmd_kid_default(const kr_cli *cli, const kr_rsakey *key,
+                     char kid[KR_KID_SIZE]);
 
 #endif

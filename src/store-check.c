@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The store's integrity check: runs read-only queries on one snapshot and
+ * compares what it finds with the rules that the lifecycle keeps (see the
+ * design note in lifecycle.c). Key material is parsed again from the
+ * stored bytes, so a row edited behind keyrot's back shows up here.
+ */
+#include "config.h"
+
+#include "store-check.h"
+
+#include <gnutls/gnutls.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rsakey.h"
+#include "store-internal.h"
+
+/* Most rows of PRAGMA integrity_check reported; the rest are counted in
+ * the last one by SQLite. */
+#define INTEGRITY_ROWS_MAX 10
+
+/* The lifecycle timestamps of a key row, in the order of the query. */
+enum {
+    COL_ACTIVATED,
+    COL_DEACTIVATED,
+    COL_RETIRE_AFTER,
+    COL_RETIRED,
+    COL_REVOKED,
+    COL_REASON,
+    N_TIME_COLS
+};
+
+static const char *const time_col_names[N_TIME_COLS] = {
+    "activated_at", "deactivated_at", "retire_after",
+    "retired_at",   "revoked_at",     "revoke_reason",
+};
+
+#define BIT(col) (1u << (col))
+
+/* Which of those columns each state requires to be set, and which it
+ * forbids. A key that is active again after a rollback keeps its
+ * deactivated_at, and a revoked key keeps whatever it had before. */
+static const struct {
+    unsigned required;
+    unsigned forbidden;
+} state_rules[] = {
+    [KR_STATE_PENDING] = {0, BIT(COL_ACTIVATED) | BIT(COL_DEACTIVATED)
+                                 | BIT(COL_RETIRE_AFTER) | BIT(COL_RETIRED)
+                                 | BIT(COL_REVOKED) | BIT(COL_REASON)},
+    [KR_STATE_ACTIVE] = {BIT(COL_ACTIVATED),
+                         BIT(COL_RETIRE_AFTER) | BIT(COL_RETIRED)
+                             | BIT(COL_REVOKED) | BIT(COL_REASON)},
+    [KR_STATE_RETIRING] = {BIT(COL_ACTIVATED) | BIT(COL_DEACTIVATED)
+                               | BIT(COL_RETIRE_AFTER),
+                           BIT(COL_RETIRED) | BIT(COL_REVOKED)
+                               | BIT(COL_REASON)},
+    [KR_STATE_RETIRED] = {BIT(COL_ACTIVATED) | BIT(COL_DEACTIVATED)
+                              | BIT(COL_RETIRED),
+                          BIT(COL_REVOKED) | BIT(COL_REASON)},
+    [KR_STATE_REVOKED] = {BIT(COL_REVOKED) | BIT(COL_REASON), 0},
+};
+
+#define N_STATES ((size_t)KR_STATE_REVOKED + 1)
+
+__attribute__((format(printf, 5, 6))) static kr_code
+problem_add(kr_check_report *report, const char *check, const char *kid,
+            kr_error *err, const char *fmt, ...)
+{
+    kr_check_problem *grown, *p;
+    va_list ap;
+
+    grown = realloc(report->problems,
+                    (report->n_problems + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return kr_error_set(err, KR_E_SYSTEM, "out of memory");
+    report->problems = grown;
+    p = &report->problems[report->n_problems++];
+
+    snprintf(p->check, sizeof(p->check), "%s", check);
+    snprintf(p->kid, sizeof(p->kid), "%s", kid != NULL ? kid : "");
+    va_start(ap, fmt);
+    vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+    va_end(ap);
+    return KR_OK;
+}
+
+/* Runs a statement that returns no rows (BEGIN, COMMIT). */
+static kr_code
+statement_run(kr_store *store, const char *sql, kr_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    kr_code rc = KR_OK;
+
+    if (sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL) != SQLITE_OK
+        || sqlite3_step(stmt) != SQLITE_DONE)
+        rc = kr_store_sql_error(store, "checking the store", err);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+static kr_code
+integrity_check(kr_store *store, kr_check_report *report, kr_error *err)
+{
+    static const char sql[] = "PRAGMA integrity_check(10)";
+    sqlite3_stmt *stmt = NULL;
+    kr_code rc = KR_OK;
+    int step;
+
+    if (sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        return kr_store_sql_error(store, "checking the store", err);
+
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW && rc == KR_OK) {
+        const char *row = (const char *)sqlite3_column_text(stmt, 0);
+
+        if (row != NULL && strcmp(row, "ok") != 0)
+            rc = problem_add(report, "integrity", NULL, err,
+                             "SQLite integrity check: %s", row);
+    }
+    if (rc == KR_OK && step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = kr_store_sql_error(store, "checking the store", err);
+
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+static kr_code
+active_count_check(kr_store *store, kr_check_report *report, kr_error *err)
+{
+    static const char sql[] =
+        "SELECT count(*) FROM keys WHERE state = 'active'";
+    sqlite3_stmt *stmt = NULL;
+    kr_code rc = KR_OK;
+
+    if (sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL) != SQLITE_OK
+        || sqlite3_step(stmt) != SQLITE_ROW) {
+        rc = kr_store_sql_error(store, "checking the store", err);
+        goto out;
+    }
+    if (sqlite3_column_int64(stmt, 0) > 1)
+        rc = problem_add(report, "active", NULL, err,
+                         "%lld keys are active; at most one may be",
+                         (long long)sqlite3_column_int64(stmt, 0));
+
+out:
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* Checks that the timestamps of a key row match its state. Column i of
+ * the time columns is at stmt column first_col + i. */
+static kr_code
+state_check(sqlite3_stmt *stmt, int first_col, const char *kid,
+            const char *state_text, kr_check_report *report, kr_error *err)
+{
+    size_t state = N_STATES;
+    kr_code rc = KR_OK;
+
+    for (size_t i = 0; i < N_STATES; i++) {
+        if (state_text != NULL
+            && strcmp(state_text, kr_state_name((kr_state)i)) == 0)
+            state = i;
+    }
+    if (state == N_STATES)
+        return problem_add(report, "state", kid, err, "unknown state '%s'",
+                           state_text != NULL ? state_text : "");
+
+    for (int col = 0; col < N_TIME_COLS && rc == KR_OK; col++) {
+        bool set = sqlite3_column_type(stmt, first_col + col) != SQLITE_NULL;
+
+        if (!set && (state_rules[state].required & BIT(col)))
+            rc = problem_add(report, "state", kid, err,
+                             "%s key has no %s", kr_state_name((kr_state)state),
+                             time_col_names[col]);
+        else if (set && (state_rules[state].forbidden & BIT(col)))
+            rc = problem_add(report, "state", kid, err,
+                             "%s key has %s set", kr_state_name((kr_state)state),
+                             time_col_names[col]);
+    }
+    if (rc == KR_OK && state == KR_STATE_RETIRING
+        && sqlite3_column_int64(stmt, first_col + COL_RETIRE_AFTER)
+               < sqlite3_column_int64(stmt, first_col + COL_DEACTIVATED))
+        rc = problem_add(report, "state", kid, err,
+                         "retire_after is before deactivated_at");
+    return rc;
+}
+
+/* Checks that the stored n and e form a key with the stored thumbprint
+ * and size. On success *public is the key, for the caller to free. */
+static kr_code
+public_check(sqlite3_stmt *stmt, const char *kid, kr_rsakey **public,
+             kr_check_report *report, kr_error *err)
+{
+    const char *thumbprint = (const char *)sqlite3_column_text(stmt, 3);
+    char computed[KR_THUMBPRINT_SIZE];
+    kr_error parse_err = {0};
+    kr_rsakey *key = NULL;
+
+    if (kr_rsakey_from_public(sqlite3_column_blob(stmt, 4),
+                              (size_t)sqlite3_column_bytes(stmt, 4),
+                              sqlite3_column_blob(stmt, 5),
+                              (size_t)sqlite3_column_bytes(stmt, 5), &key,
+                              &parse_err)
+        != KR_OK)
+        return problem_add(report, "thumbprint", kid, err,
+                           "the stored n and e are not a usable RSA public "
+                           "key: %s",
+                           parse_err.msg);
+
+    kr_rsakey_thumbprint(key, computed);
+    if (thumbprint == NULL || strcmp(computed, thumbprint) != 0) {
+        kr_rsakey_free(key);
+        return problem_add(report, "thumbprint", kid, err,
+                           "the stored thumbprint %s does not match n and e "
+                           "(%s)",
+                           thumbprint != NULL ? thumbprint : "(none)",
+                           computed);
+    }
+    if (kr_rsakey_bits(key) != (unsigned)sqlite3_column_int(stmt, 2)) {
+        kr_rsakey_free(key);
+        return problem_add(report, "thumbprint", kid, err,
+                           "the stored size %d bits does not match n (%u "
+                           "bits)",
+                           sqlite3_column_int(stmt, 2), kr_rsakey_bits(key));
+    }
+
+    *public = key;
+    return KR_OK;
+}
+
+/* Checks that the stored private part parses and belongs to public. */
+static kr_code
+private_check(sqlite3_stmt *stmt, const char *kid, const kr_rsakey *public,
+              kr_check_report *report, kr_error *err)
+{
+    kr_error parse_err = {0};
+    kr_rsakey *key = NULL;
+    uint8_t *der = NULL;
+    size_t der_len;
+    kr_code rc = KR_OK;
+
+    /* NOTE: this reads the store's one private format, unencrypted PKCS#8
+     * DER. Private parts encrypted at rest would need the passphrase. */
+    der_len = (size_t)sqlite3_column_bytes(stmt, 6);
+    der = malloc(der_len > 0 ? der_len : 1);
+    if (der == NULL)
+        return kr_error_set(err, KR_E_SYSTEM, "out of memory");
+    if (der_len > 0)
+        memcpy(der, sqlite3_column_blob(stmt, 6), der_len);
+
+    if (kr_rsakey_from_pkcs8_der(der, der_len, &key, &parse_err) != KR_OK)
+        rc = problem_add(report, "private", kid, err,
+                         "the private part does not parse: %s",
+                         parse_err.msg);
+    else if (public != NULL && !kr_rsakey_same_public(key, public))
+        rc = problem_add(report, "private", kid, err,
+                         "the private part belongs to another public key");
+
+    kr_rsakey_free(key);
+    gnutls_memset(der, 0, der_len);
+    free(der);
+    return rc;
+}
+
+/* Checks one row of the keys query. */
+static kr_code
+key_check(sqlite3_stmt *stmt, kr_check_report *report, kr_error *err)
+{
+    char kid[KR_KID_SIZE];
+    kr_rsakey *public = NULL;
+    bool has_private = sqlite3_column_type(stmt, 6) != SQLITE_NULL;
+    bool purged = sqlite3_column_type(stmt, 13) != SQLITE_NULL;
+    const char *state = (const char *)sqlite3_column_text(stmt, 1);
+    kr_code rc;
+
+    snprintf(kid, sizeof(kid), "%s",
+             sqlite3_column_text(stmt, 0)
+                 ? (const char *)sqlite3_column_text(stmt, 0)
+                 : "");
+
+    rc = state_check(stmt, 7, kid, state, report, err);
+    if (rc == KR_OK && purged && has_private)
+        rc = problem_add(report, "private", kid, err,
+                         "the key is marked purged but still has a private "
+                         "part");
+    if (rc == KR_OK && purged && state != NULL
+        && strcmp(state, "retired") != 0 && strcmp(state, "revoked") != 0)
+        rc = problem_add(report, "state", kid, err,
+                         "%s key is marked purged; only retired and revoked "
+                         "keys can be",
+                         state);
+    if (rc == KR_OK)
+        rc = public_check(stmt, kid, &public, report, err);
+    if (rc == KR_OK && has_private)
+        rc = private_check(stmt, kid, public, report, err);
+
+    kr_rsakey_free(public);
+    return rc;
+}
+
+static kr_code
+keys_check(kr_store *store, kr_check_report *report, kr_error *err)
+{
+    static const char sql[] =
+        "SELECT kid, state, bits, thumbprint, n, e, private_der,"
+        " activated_at, deactivated_at, retire_after, retired_at,"
+        " revoked_at, revoke_reason, purged_at FROM keys ORDER BY rowid";
+    sqlite3_stmt *stmt = NULL;
+    kr_code rc = KR_OK;
+    int step = SQLITE_DONE;
+
+    if (sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        return kr_store_sql_error(store, "checking the store", err);
+
+    while (rc == KR_OK && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        report->n_keys++;
+        rc = key_check(stmt, report, err);
+    }
+    if (rc == KR_OK && step != SQLITE_DONE)
+        rc = kr_store_sql_error(store, "checking the store", err);
+
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+kr_code
+kr_store_check(kr_store *store, kr_check_report *report, kr_error *err)
+{
+    kr_code rc;
+
+    memset(report, 0, sizeof(*report));
+
+    /* One read transaction: every check sees the same snapshot while
+     * other processes keep writing. */
+    rc = statement_run(store, "BEGIN", err);
+    if (rc != KR_OK)
+        return rc;
+
+    rc = integrity_check(store, report, err);
+    if (rc == KR_OK)
+        rc = active_count_check(store, report, err);
+    if (rc == KR_OK)
+        rc = keys_check(store, report, err);
+
+    kr_store_rollback(store);
+    return rc;
+}
+
+void
+kr_check_report_clear(kr_check_report *report)
+{
+    free(report->problems);
+    memset(report, 0, sizeof(*report));
+}

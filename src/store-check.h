@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Checking a store's integrity and invariants: SQLite's own page and
+ * index check, at most one active key, timestamps that match each key's
+ * state, thumbprints that match the stored public keys, and private parts
+ * that parse and belong to their public keys. It reads only; it never
+ * repairs. The audit chain is checked by the audit module, not here.
+ */
+#ifndef KEYROT_STORE_CHECK_H
+#define KEYROT_STORE_CHECK_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "kid.h"
+#include "store.h"
+
+/* One problem that kr_store_check found. */
+typedef struct kr_check_problem {
+    char check[16];        /* "integrity", "active", "state", "thumbprint"
+                              or "private" */
+    char kid[KR_KID_SIZE]; /* "" when the problem concerns no one key */
+    char detail[256];      /* for people */
+} kr_check_problem;
+
+/* What kr_store_check found. Release with kr_check_report_clear. */
+typedef struct kr_check_report {
+    size_t n_keys;               /* keys examined */
+    size_t n_problems;
+    kr_check_problem *problems;  /* malloc'd array of n_problems */
+} kr_check_report;
+
+/* Runs every check on one consistent snapshot of the store and fills
+ * *report (which it first clears to empty). Returns KR_OK when the checks
+ * ran, whatever they found; KR_E_SYSTEM when they could not run. */
+kr_code kr_store_check(kr_store *store, kr_check_report *report,
+                       kr_error *err);
+
+/* Frees the problems of a report; the report may be reused afterwards. */
+void kr_check_report_clear(kr_check_report *report);
+
+#endif
