@@ -27,7 +27,7 @@ static const command commands[] = {
     {"init", cmd_init, "create a keystore"},
     {"generate", cmd_generate, "generate a new RSA key pair"},
     {"import", cmd_import, "register a key pair or public key from a file"},
-    {"import-jwks", cmd_import_jwks, "register a JWK Set's RSA keys, verify-only"},
+    {"import-jwks", cmd_import_jwks, "register the RSA keys of a JWK Set"},
     {"list", cmd_list, "list keys, states and dates"},
     {"show", cmd_show, "show one key"},
     {"activate", cmd_activate, "make a key the one that signs"},
@@ -43,6 +43,7 @@ static const command commands[] = {
     {"policy", cmd_policy, "show or change the policy"},
     {"status", cmd_status, "one line for monitoring"},
     {"check", cmd_check, "check the store's integrity and invariants"},
+    {"export", cmd_export, "write a key's public part, or its private part"},
     {"audit", cmd_audit, "list, verify or archive the audit log"},
     {"usage", cmd_usage, "show usage per key and audience"},
 };
