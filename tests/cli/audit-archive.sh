@@ -5,6 +5,17 @@
 # archived range is still found. Also: every kind of change the lifecycle
 # makes leaves its audit record.
 . "${TOP_SRCDIR:-.}/tests/cli/lib.sh"
+
+# store_save FILE, store_restore FILE: copy the store with everything its
+# WAL holds (sign and verify leave the checkpoint to later commands).
+store_save() {
+    sqlite3 "$STORE" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null || exit 99
+    cp "$STORE" "$1" || exit 99
+}
+store_restore() {
+    rm -f "$STORE-wal" "$STORE-shm"
+    cp "$1" "$STORE" || exit 99
+}
 need_tool sqlite3
 need_tool /usr/bin/python3
 
@@ -75,11 +86,11 @@ expect_rc 0 "audit archive with nothing due"
 expect_out "^nothing archived" "audit archive says nothing was due"
 [ ! -e "$t_dir/none.jsonl" ] && pass "nothing due writes no file" || fail "nothing due wrote a file"
 
-cp "$STORE" "$t_dir/archived.db" || exit 99
+store_save "$t_dir/archived.db"
 
 # tamper NAME PATTERN SQL: on a copy of the archived store.
 tamper() {
-    cp "$t_dir/archived.db" "$STORE" || exit 99
+    store_restore "$t_dir/archived.db"
     sqlite3 "$STORE" "DROP TRIGGER audit_append_only;
         DROP TRIGGER audit_archive_only; $3" || exit 99
     kr audit verify
@@ -98,7 +109,7 @@ tamper "the checkpoint deleted" "records 8 to 8 are missing" \
     "DELETE FROM audit WHERE seq = 8;"
 
 # A broken chain is never archived.
-cp "$t_dir/archived.db" "$STORE" || exit 99
+store_restore "$t_dir/archived.db"
 sqlite3 "$STORE" "DROP TRIGGER audit_append_only;
     UPDATE audit SET actor = 'x@y' WHERE seq = 6;" || exit 99
 dump_store "$t_dir/before.sql"
@@ -111,7 +122,7 @@ expect_unchanged "$t_dir/before.sql" "archiving a broken chain"
     pass "archiving a broken chain leaves no file" || fail "archiving a broken chain left a file"
 
 # Archiving again, past the first checkpoint, keeps the chain whole.
-cp "$t_dir/archived.db" "$STORE" || exit 99
+store_restore "$t_dir/archived.db"
 kr audit archive --before "$(($(date +%s) + 5))" --out "$t_dir/a2.jsonl"
 expect_out "^archived records 5 to 8 \(4\) to .*; checkpoint record 9$" "a second archive"
 kr --now "$((T0 + 120))" generate --kid k3

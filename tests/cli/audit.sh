@@ -6,6 +6,17 @@
 # the limit that an attacker who recomputes every hash is caught only by
 # an anchor kept outside the store.
 . "${TOP_SRCDIR:-.}/tests/cli/lib.sh"
+
+# store_save FILE, store_restore FILE: copy the store with everything its
+# WAL holds (sign and verify leave the checkpoint to later commands).
+store_save() {
+    sqlite3 "$STORE" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null || exit 99
+    cp "$STORE" "$1" || exit 99
+}
+store_restore() {
+    rm -f "$STORE-wal" "$STORE-shm"
+    cp "$1" "$STORE" || exit 99
+}
 need_tool sqlite3
 need_tool openssl
 need_tool /usr/bin/python3
@@ -67,14 +78,14 @@ expect_err "invalid time '2026-02-31'" "audit --since an impossible date"
 kr audit verify --anchor 6:xyz
 expect_rc 2 "audit verify --anchor malformed"
 
-cp "$STORE" "$t_dir/pristine.db" || exit 99
+store_save "$t_dir/pristine.db"
 
 # tamper NAME BAD_SEQ PATTERN SQL: restores the untouched store, runs SQL
 # on it, and expects audit verify to fail at record BAD_SEQ with a message
 # matching PATTERN.
 tamper() {
     name=$1 bad=$2 pattern=$3 sql=$4
-    cp "$t_dir/pristine.db" "$STORE" || exit 99
+    store_restore "$t_dir/pristine.db"
     sqlite3 "$STORE" "DROP TRIGGER audit_append_only;
         DROP TRIGGER audit_archive_only; $sql" || exit 99
     kr audit verify
@@ -119,7 +130,7 @@ tamper "anchor removed" 0 "the audit anchor is missing" \
 
 # A record appended with a correctly recomputed hash is still caught: the
 # head recorded by keyrot does not move.
-cp "$t_dir/pristine.db" "$STORE" || exit 99
+store_restore "$t_dir/pristine.db"
 cat >"$t_dir/forge.py" <<'PY'
 # Recomputes audit hashes as keyrot does, the way an attacker would.
 import hashlib, sqlite3, sys
@@ -157,7 +168,7 @@ expect_out "^broken: record 7 follows the head keyrot recorded" \
 
 # The documented limit: a rewrite that recomputes every hash and the
 # anchor verifies inside the store, but not against a head kept outside.
-cp "$t_dir/pristine.db" "$STORE" || exit 99
+store_restore "$t_dir/pristine.db"
 /usr/bin/python3 "$t_dir/forge.py" "$STORE" rewrite || exit 99
 kr audit verify
 expect_rc 0 "a full rewrite with recomputed hashes passes without an anchor"
@@ -170,7 +181,7 @@ expect_rc 1 "an anchor beyond the end of the chain"
 expect_out "^broken: the anchored record 9 is not in the chain" "an anchor beyond the end"
 
 # keyrot keeps chaining after the tampered end: the gap stays visible.
-cp "$t_dir/pristine.db" "$STORE" || exit 99
+store_restore "$t_dir/pristine.db"
 sqlite3 "$STORE" "DROP TRIGGER audit_archive_only; DELETE FROM audit WHERE seq = 6;" || exit 99
 kr --now "$KR_NOW" generate --kid key-c
 expect_rc 0 "generate after the newest record was deleted"
@@ -180,7 +191,7 @@ expect_out "^broken: record 6 is missing: the chain goes from 5 to 7" \
     "the deleted record is named after a new record"
 
 # The schema's triggers stop a plain UPDATE or DELETE.
-cp "$t_dir/pristine.db" "$STORE" || exit 99
+store_restore "$t_dir/pristine.db"
 if sqlite3 "$STORE" "UPDATE audit SET actor = 'x' WHERE seq = 1" 2>/dev/null; then
     fail "an UPDATE of an audit record went through the trigger"
 else

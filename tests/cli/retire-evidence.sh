@@ -6,6 +6,17 @@
 # The tokens come from a second store where the old key is still active,
 # as on a signer that never switched; they go through the real verify.
 . "${TOP_SRCDIR:-.}/tests/cli/lib.sh"
+
+# store_save FILE, store_restore FILE: copy the store with everything its
+# WAL holds (sign and verify leave the checkpoint to later commands).
+store_save() {
+    sqlite3 "$STORE" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null || exit 99
+    cp "$STORE" "$1" || exit 99
+}
+store_restore() {
+    rm -f "$STORE-wal" "$STORE-shm"
+    cp "$1" "$STORE" || exit 99
+}
 need_tool openssl
 need_tool sqlite3
 
@@ -72,13 +83,13 @@ kr --now "$((T0 + 3750 + WINDOW + 1))" retire key-a --dry-run
 expect_rc 0 "retire is allowed once the evidence has aged out"
 
 # --force overrides, and the audit record keeps the evidence.
-cp "$STORE" "$t_dir/saved.db" || exit 99
+store_save "$t_dir/saved.db"
 kr --now "$((T0 + 3800))" retire key-a --force
 expect_rc 0 "retire --force despite the evidence"
 kr --json audit --kid key-a --event retire
 expect_out '"overridden":"a token signed by key key-a and issued at' \
     "the forced retirement's audit record keeps the evidence"
-cp "$t_dir/saved.db" "$STORE" || exit 99
+store_restore "$t_dir/saved.db"
 
 kr --now "$((T0 + 3750 + WINDOW + 1))" retire key-a
 expect_rc 0 "retire once the evidence has aged out"
