@@ -74,8 +74,21 @@ cli_warnings_print(const kr_cli *cli, const kr_warnings *w,
 int
 cli_option_error(const kr_cli *cli, char **argv)
 {
+    static const char *const globals[] = {"--json", "--store", "--now"};
     const char *arg = optind > 0 ? argv[optind - 1] : "";
 
+    for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
+        if (strncmp(arg, globals[i], strlen(globals[i])) == 0)
+            return cli_fail(cli, KR_E_USAGE,
+                            "%s is a global option: put it before the "
+                            "command, as in 'keyrot %s %s ...'",
+                            globals[i], globals[i], cli->command);
+    }
+    if (optopt > ' ' && optopt < 127 && strncmp(arg, "--", 2) != 0)
+        return cli_fail(cli, KR_E_USAGE,
+                        "invalid option -%c; see 'keyrot %s --help' (an "
+                        "argument that starts with '-' goes after '--')",
+                        optopt, cli->command);
     return cli_fail(cli, KR_E_USAGE,
                     "invalid option or missing value: %s; see 'keyrot %s "
                     "--help'",
@@ -111,7 +124,7 @@ cli_file_read(const char *path, size_t max_len, uint8_t **data, size_t *len,
         if (fp == NULL) {
             if (errno == ENOENT)
                 return kr_error_set(err, KR_E_NOTFOUND, "file not found");
-            return kr_error_set(err, KR_E_NOTFOUND, "cannot read: %s",
+            return kr_error_set(err, KR_E_SYSTEM, "cannot read: %s",
                                 strerror(errno));
         }
         if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -221,7 +234,17 @@ cli_secret_free(char *secret)
 kr_code
 cli_store_open(kr_cli *cli, kr_store **store, kr_error *err)
 {
-    return kr_store_open(cli->store_path, &cli->ctx, store, err);
+    struct stat st;
+    kr_code rc;
+
+    rc = kr_store_open(cli->store_path, &cli->ctx, store, err);
+    if (rc == KR_OK && stat(cli->store_path, &st) == 0
+        && (st.st_mode & 077) != 0)
+        cli_warn(cli,
+                 "%s is accessible to other users (mode %04o) and holds "
+                 "private keys; run chmod 600 on it",
+                 cli->store_path, (unsigned)(st.st_mode & 07777));
+    return rc;
 }
 
 kr_code

@@ -44,7 +44,9 @@ static const char sign_usage[] =
     "  --cache-min-remaining PERCENT\n"
     "                      the share of the lifetime that must be left to\n"
     "                      reuse a cached token, 1-100 (default 50)\n"
-    "iat and exp are always set by keyrot.\n";
+    "iat and exp are always set by keyrot; iat is the global --now when it\n"
+    "is given. At most 16 audiences; the claims may take up to 8192 bytes\n"
+    "of JSON. FILE may be '-' for standard input.\n";
 
 static const char header_usage[] =
     "Usage: keyrot header [same options as sign]\n"
@@ -118,6 +120,14 @@ claims_file_add(kr_cli *cli, json_t *claims, const char *path)
     if (!json_is_object(loaded)) {
         status = cli_fail(cli, KR_E_INPUT,
                           "%s: the claims file must hold a JSON object", path);
+        goto out;
+    }
+    if (json_object_get(loaded, "iat") != NULL
+        || json_object_get(loaded, "exp") != NULL) {
+        status = cli_fail(cli, KR_E_INPUT,
+                          "%s: iat and exp are set by keyrot; remove them "
+                          "and use --ttl for the lifetime",
+                          path);
         goto out;
     }
     json_object_update(claims, loaded);
@@ -332,16 +342,17 @@ token_print(const kr_cli *cli, const sign_args *args,
 {
     json_t *obj;
 
-    if (as_header) {
-        printf("Authorization: Bearer %s\n", t->token);
-        return;
-    }
     if (!cli->json) {
-        printf("%s\n", t->token);
+        printf("%s%s\n", as_header ? "Authorization: Bearer " : "",
+               t->token);
         return;
     }
     obj = json_pack("{s:s, s:s, s:I, s:I}", "token", t->token, "kid", t->kid,
                     "iat", (json_int_t)t->iat, "exp", (json_int_t)t->exp);
+    if (obj != NULL && as_header)
+        json_object_set_new(obj, "header",
+                            json_sprintf("Authorization: Bearer %s",
+                                         t->token));
     if (obj != NULL && args->cache_path != NULL)
         json_object_set_new(obj, "cached", json_boolean(reused));
     cli_json_print(obj, false);

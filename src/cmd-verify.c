@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,8 @@ static const char usage[] =
     "Usage: keyrot verify [TOKEN|-] [--aud AUD] [--leeway D] [--jwks FILE]\n"
     "\n"
     "Checks one TOKEN, or one token per line from standard input (no TOKEN\n"
-    "or '-'), and prints one result per token: 'valid: kid K ...' or\n"
+    "or '-'; blank lines are skipped, and no token at all is a usage\n"
+    "error), and prints one result per token: 'valid: kid K ...' or\n"
     "'invalid: REASON: detail'. With --json, one object per token:\n"
     "{\"valid\":true,\"kid\":...,\"claims\":{...}} or\n"
     "{\"valid\":false,\"reason\":...,\"detail\":...}.\n"
@@ -223,24 +225,48 @@ token_check(const kr_cli *cli, resolver *r, const kr_verify_params *params,
     return valid;
 }
 
+/* Reads one line of at most max_len bytes into buf (which holds max_len +
+ * 2 bytes) without its line end. A longer line is consumed to its end and
+ * reported with *len = max_len + 1, so that the verifier rejects it as
+ * too large without ever holding it. Returns false at end of input. */
+static bool
+line_read(FILE *in, char *buf, size_t max_len, size_t *len)
+{
+    size_t used = 0;
+    int c;
+
+    while ((c = getc(in)) != EOF && c != '\n') {
+        if (used <= max_len)
+            buf[used++] = (char)c;
+    }
+    if (c == EOF && used == 0)
+        return false;
+
+    if (used > 0 && used <= max_len && buf[used - 1] == '\r')
+        used--;
+    buf[used] = '\0';
+    *len = used;
+    return true;
+}
+
 static int
 stream_check(kr_cli *cli, resolver *r, const kr_verify_params *params)
 {
     char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
+    size_t len = 0, n_tokens = 0;
     bool all_valid = true;
     kr_error err = {0};
     int status = 0;
 
-    while ((len = getline(&line, &cap, stdin)) != -1) {
-        if (len > 0 && line[len - 1] == '\n')
-            line[--len] = '\0';
-        if (len > 0 && line[len - 1] == '\r')
-            line[--len] = '\0';
+    line = malloc(KR_JWS_TOKEN_MAX + 2);
+    if (line == NULL)
+        return cli_fail(cli, KR_E_SYSTEM, "out of memory");
+
+    while (line_read(stdin, line, KR_JWS_TOKEN_MAX, &len)) {
         if (len == 0)
             continue;
-        if (!token_check(cli, r, params, line, (size_t)len, &err))
+        n_tokens++;
+        if (!token_check(cli, r, params, line, len, &err))
             all_valid = false;
         if (err.code != KR_OK) {
             status = cli_report(cli, &err, NULL);
@@ -250,6 +276,14 @@ stream_check(kr_cli *cli, resolver *r, const kr_verify_params *params)
         usage_flush(cli, r, false);
     }
     free(line);
+
+    if (status == 0 && ferror(stdin))
+        status = cli_fail(cli, KR_E_SYSTEM,
+                          "reading standard input failed: %s",
+                          strerror(errno));
+    else if (status == 0 && n_tokens == 0)
+        status = cli_fail(cli, KR_E_USAGE,
+                          "no token to verify: standard input was empty");
     if (status == 0 && !all_valid)
         status = KR_E_INVALID;
     return status;

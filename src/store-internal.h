@@ -16,6 +16,10 @@
 /* How long a writer waits for another process's lock before failing. */
 #define KR_STORE_BUSY_TIMEOUT_MS 30000
 
+/* PRAGMA application_id of every keyrot store: "krot" in ASCII. */
+#define KR_STORE_APPLICATION_ID 0x6b726f74
+#define KR_STORE_APPLICATION_ID_TEXT "1802661748"
+
 struct kr_store {
     sqlite3 *db;
     const kr_context *ctx; /* borrowed from the caller */

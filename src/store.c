@@ -129,7 +129,14 @@ kr_store_create(const char *path, const kr_context *ctx, kr_error *err)
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
               0600);
     if (fd < 0) {
-        if (errno == EEXIST)
+        struct stat st;
+
+        if (errno == EEXIST && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+            return kr_error_set(err, KR_E_REFUSED,
+                                "%s is a symbolic link; keyrot never "
+                                "creates a store through a link",
+                                path);
+        if (errno == EEXIST || errno == ELOOP)
             return kr_error_set(err, KR_E_REFUSED,
                                 "%s already exists; keyrot init never "
                                 "overwrites a store",
@@ -154,7 +161,10 @@ kr_store_create(const char *path, const kr_context *ctx, kr_error *err)
     if (rc != KR_OK)
         goto out;
 
-    if (sqlite3_exec(store.db, "PRAGMA journal_mode = WAL", NULL, NULL, &msg)
+    if (sqlite3_exec(store.db,
+                     "PRAGMA journal_mode = WAL;"
+                     "PRAGMA application_id = " KR_STORE_APPLICATION_ID_TEXT,
+                     NULL, NULL, &msg)
         != SQLITE_OK) {
         rc = kr_error_set(err, KR_E_SYSTEM, "cannot enable WAL: %s",
                           msg ? msg : sqlite3_errmsg(store.db));
@@ -192,6 +202,45 @@ out:
     return rc;
 }
 
+/* Returns the integer result of a one-row query, or -1 on error. */
+static int64_t
+query_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t value = -1;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK
+        && sqlite3_step(stmt) == SQLITE_ROW)
+        value = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return value;
+}
+
+/* Checks the file's application_id, which kr_store_create sets, so that
+ * keyrot never writes its tables into another program's database or an
+ * empty file. Stores made before the id existed (schema version 1 or
+ * later with id 0 and a keys table) are still accepted. */
+static kr_code
+owner_check(sqlite3 *db, const char *path, kr_error *err)
+{
+    int64_t id = query_int(db, "PRAGMA application_id");
+
+    if (id == KR_STORE_APPLICATION_ID)
+        return KR_OK;
+    if (id == 0 && query_int(db, "PRAGMA user_version") >= 1
+        && query_int(db, "SELECT count(*) FROM sqlite_master"
+                         " WHERE type = 'table' AND name = 'keys'")
+               == 1)
+        return KR_OK;
+    if (id < 0)
+        return kr_error_set(err, KR_E_SYSTEM, "%s is not a keyrot store: %s",
+                            path, sqlite3_errmsg(db));
+    return kr_error_set(err, KR_E_SYSTEM,
+                        "%s is not a keyrot store (it was not created by "
+                        "'keyrot init'); it was left untouched",
+                        path);
+}
+
 kr_code
 kr_store_open(const char *path, const kr_context *ctx, kr_store **out,
               kr_error *err)
@@ -200,7 +249,7 @@ kr_store_open(const char *path, const kr_context *ctx, kr_store **out,
     struct stat st;
     kr_code rc = KR_OK;
 
-    if (stat(path, &st) != 0) {
+    if (lstat(path, &st) != 0) {
         if (errno == ENOENT)
             return kr_error_set(err, KR_E_NOTFOUND,
                                 "store %s not found; create it with "
@@ -209,6 +258,12 @@ kr_store_open(const char *path, const kr_context *ctx, kr_store **out,
         return kr_error_set(err, KR_E_SYSTEM, "cannot open store %s: %s",
                             path, strerror(errno));
     }
+    if (S_ISLNK(st.st_mode))
+        return kr_error_set(err, KR_E_SYSTEM,
+                            "store %s is a symbolic link; keyrot does not "
+                            "follow links to its store, so give the real "
+                            "path",
+                            path);
     if (!S_ISREG(st.st_mode))
         return kr_error_set(err, KR_E_SYSTEM,
                             "store %s is not a regular file", path);
@@ -222,14 +277,13 @@ kr_store_open(const char *path, const kr_context *ctx, kr_store **out,
     if (rc != KR_OK)
         goto out;
 
-    rc = kr_schema_migrate(store->db, err);
-    if (rc != KR_OK) {
-        kr_error_clear(err);
-        rc = kr_error_set(err, KR_E_SYSTEM,
-                          "%s is not a usable keyrot store: %s", path,
-                          sqlite3_errmsg(store->db));
+    rc = owner_check(store->db, path, err);
+    if (rc != KR_OK)
         goto out;
-    }
+
+    rc = kr_schema_migrate(store->db, err);
+    if (rc != KR_OK)
+        goto out;
 
     *out = store;
     store = NULL;

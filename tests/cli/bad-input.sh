@@ -88,6 +88,59 @@ kr --now "$KR_NOW" verify --aud my-project "$forged"
 expect_rc 1 "a token with a swapped payload"
 expect_out "^invalid: bad_signature" "the forgery is a bad signature"
 
+# Regression: verify with nothing on standard input exited 0, so a script
+# with an empty token variable read "valid".
+printf '' | "$KEYROT" --store "$STORE" verify >"$t_dir/out" 2>"$t_dir/err"
+t_rc=$?
+expect_rc 2 "verify with empty standard input"
+expect_err "no token to verify" "verify with empty standard input"
+"$KEYROT" --store "$STORE" verify <"$t_dir" >"$t_dir/out" 2>"$t_dir/err"
+t_rc=$?
+expect_rc 6 "verify reading a directory as standard input"
+
+# Regression: a claims file holding exp was reported as a usage error
+# without naming the file.
+printf '{"exp": 5}' >"$t_dir/claims.json"
+check 5 "claims.json: iat and exp are set by keyrot" "a claims file with exp" \
+    sign --claims "$t_dir/claims.json"
+
+# Regression: a kid starting with '-' made the option error name the
+# command instead of the option.
+check 2 "invalid option -d; .*goes after '--'" "a dash-led argument" \
+    show -dash
+check 2 "global option: put it before the command" "a global option after the command" \
+    list --json
+
+# Regression: a store readable by other users was used without a word.
+chmod 644 "$STORE"
+kr list
+expect_rc 0 "list on a 0644 store"
+grep -q "accessible to other users (mode 0644)" "$t_dir/err" &&
+    pass "a 0644 store gets a warning" || fail "no warning for a 0644 store"
+chmod 600 "$STORE"
+
+# Regression: keyrot adopted any SQLite file or empty file as its store and
+# wrote its tables (and private keys) into it.
+sqlite3 "$t_dir/other-app.db" 'CREATE TABLE app (x);' || exit 99
+sqlite3 "$t_dir/other-app.db" .dump >"$t_dir/other-before.sql"
+"$KEYROT" --store "$t_dir/other-app.db" generate --kid zz >"$t_dir/out" 2>"$t_dir/err"
+t_rc=$?
+expect_rc 6 "a foreign SQLite file as the store"
+expect_err "is not a keyrot store" "a foreign SQLite file as the store"
+sqlite3 "$t_dir/other-app.db" .dump >"$t_dir/other-after.sql"
+cmp -s "$t_dir/other-before.sql" "$t_dir/other-after.sql" &&
+    pass "the foreign database is left untouched" || fail "the foreign database changed"
+: >"$t_dir/empty.db"
+"$KEYROT" --store "$t_dir/empty.db" list >"$t_dir/out" 2>"$t_dir/err"
+t_rc=$?
+expect_rc 6 "an empty file as the store"
+[ ! -s "$t_dir/empty.db" ] && pass "the empty file stays empty" || fail "the empty file was written"
+ln -s "$STORE" "$t_dir/link.db"
+"$KEYROT" --store "$t_dir/link.db" list >"$t_dir/out" 2>"$t_dir/err"
+t_rc=$?
+expect_rc 6 "a symlink as the store"
+expect_err "is a symbolic link" "a symlink as the store"
+
 # The store is missing entirely.
 "$KEYROT" --store "$t_dir/nowhere.db" list >"$t_dir/out" 2>"$t_dir/err"
 t_rc=$?
