@@ -254,6 +254,7 @@ stream_check(kr_cli *cli, resolver *r, const kr_verify_params *params)
 {
     char *line = NULL;
     size_t len = 0, n_tokens = 0;
+    kr_verify_params step_params;
     bool all_valid = true;
     kr_error err = {0};
     int status = 0;
@@ -266,7 +267,19 @@ stream_check(kr_cli *cli, resolver *r, const kr_verify_params *params)
         if (len == 0)
             continue;
         n_tokens++;
-        if (!token_check(cli, r, params, line, len, &err))
+
+        /* A stream may run for hours: without --now, each token is judged,
+         * and its usage counted, at the time it arrives.
+         * NOTE: a key's state is still judged once, at its first token
+         * (the resolver's cache), so a retiring key that passes its
+         * deadline during a stream keeps verifying until the stream ends. */
+        step_params = *params;
+        if (!cli->ctx.now_overridden) {
+            cli->ctx.now = (int64_t)time(NULL);
+            step_params.now = cli->ctx.now;
+            r->now = cli->ctx.now;
+        }
+        if (!token_check(cli, r, &step_params, line, len, &err))
             all_valid = false;
         if (err.code != KR_OK) {
             status = cli_report(cli, &err, NULL);
