@@ -201,6 +201,7 @@ cmd_usage(kr_cli *cli, int argc, char **argv)
     kr_store *store = NULL;
     kr_usage_row *rows = NULL;
     size_t n_rows = 0;
+    kr_key_info info;
     kr_error err = {0};
     int opt, status = 0;
 
@@ -233,6 +234,13 @@ cmd_usage(kr_cli *cli, int argc, char **argv)
         return cli_report(cli, &err, NULL);
     if (kr_store_usage_list(store, kid, since, &rows, &n_rows, &err)
         != KR_OK) {
+        status = cli_report(cli, &err, NULL);
+        goto out;
+    }
+
+    /* A kid with neither a key nor any count is most likely a typo. */
+    if (kid != NULL && n_rows == 0
+        && kr_store_key_get(store, kid, &info, &err) != KR_OK) {
         status = cli_report(cli, &err, NULL);
         goto out;
     }

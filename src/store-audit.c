@@ -6,9 +6,9 @@
  * counters are store-usage.c's; what each event means is the caller's.
  *
  * Chain rules:
- *   1. Record seq n follows record n-1 without a gap; the first record of
- *      a store follows 64 zeros, the first after an archive follows the
- *      last archived record's hash (audit_anchor.pruned_hash).
+ *   1. Record seq n follows record n-1 without a gap. The first record of
+ *      a store follows 64 zeros, and the first after an archive follows
+ *      the last archived record's hash (audit_anchor.pruned_hash).
  *   2. A record's hash is SHA-256 over its fields and the previous hash
  *      (kr_audit_hash); `audit verify` recomputes every one.
  *   3. audit_anchor.head_seq and head_hash name the last record keyrot
@@ -277,7 +277,7 @@ out:
 /* --- reading ---------------------------------------------------------------- */
 
 /* Reads the row of stmt (columns seq, at, clock, actor, event, kid,
- * details, hash) into rec; returns false when a column has a type keyrot
+ * details, hash) into rec. Returns false when a column has a type keyrot
  * never writes, which only a hand edit causes. */
 static bool
 record_read(sqlite3_stmt *stmt, kr_audit_record *rec)
@@ -415,7 +415,7 @@ hash_equal(const char *a, const char *b)
     return len == strlen(b) && gnutls_memcmp(a, b, len) == 0;
 }
 
-/* Remembers what an audit_archive checkpoint says it archived. */
+/* Remembers the range an audit_archive checkpoint records as archived. */
 static void
 checkpoint_note(chain_walk *w, const kr_audit_record *rec)
 {

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Usage counters of the store: per key, audience and UTC day, tokens
+ * Usage counters of the store, per key, audience and UTC day: tokens
  * signed, verifications accepted and refused by reason, and the latest
- * accepted token issued after its key stopped being active, which is the
- * retirement guard's evidence that some system still signs with an old
- * key. Events are gathered in a kr_usage_batch and written in one
+ * accepted token issued after its key stopped being active. That last one
+ * is the retirement guard's evidence that some system still signs with an
+ * old key. Events are gathered in a kr_usage_batch and written in one
  * transaction, so that `verify -` over many tokens costs one commit per
  * batch instead of one per token. With the policy's usage_records on, each
  * token also gets an audit record (its SHA-256, never the token), chained
@@ -312,8 +312,8 @@ static const char *const token_events[] = {
     [KR_USAGE_REFUSED] = "token_refused",
 };
 
-/* Keeps the per-token audit record of ev: the token's SHA-256 and what its
- * trusted claims say, never the token. */
+/* Keeps the per-token audit record of ev: the token's SHA-256 and its
+ * trusted aud, iat, exp and jti claims, never the token. */
 static kr_code
 record_add(kr_usage_batch *batch, const kr_usage_event *ev, const char *kid,
            int64_t now, kr_error *err)
@@ -363,7 +363,7 @@ kr_usage_batch_add(kr_usage_batch *batch, const kr_usage_event *ev,
 
     /* NOTE: a refused token counts under its header kid when that kid is
      * well-formed, even when the store does not know it, so that tokens
-     * from a key missing here show up; hostile tokens with ever new kids
+     * from a key missing here show up. Hostile tokens with ever new kids
      * therefore add rows, one per kid, audience and day. */
     batch->n_pending++;
     if (batch->counters)

@@ -6,8 +6,8 @@
 # makes leaves its audit record.
 . "${TOP_SRCDIR:-.}/tests/cli/lib.sh"
 
-# store_save FILE, store_restore FILE: copy the store with everything its
-# WAL holds (sign and verify leave the checkpoint to later commands).
+# store_save FILE, store_restore FILE: copy the store with everything in
+# its WAL, because sign and verify leave the checkpoint to later commands.
 store_save() {
     sqlite3 "$STORE" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null || exit 99
     cp "$STORE" "$1" || exit 99
@@ -134,7 +134,7 @@ kr --json audit
 [ "$(grep -c '"seq"' "$t_dir/out")" = 2 ] && pass "audit lists the records kept" ||
     fail "audit lists: $(cat "$t_dir/out")"
 
-# Every lifecycle change writes its record, and the chain holds them all.
+# Every lifecycle change writes its record, and the chain stays intact.
 kr --now "$((T0 + 120))" rotate --kid k4
 kr --now "$((T0 + 120))" revoke k3 --reason "test of the audit log"
 kr --now "$((T0 + 120 + 7200))" tick

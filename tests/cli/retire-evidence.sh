@@ -7,8 +7,8 @@
 # as on a signer that never switched; they go through the real verify.
 . "${TOP_SRCDIR:-.}/tests/cli/lib.sh"
 
-# store_save FILE, store_restore FILE: copy the store with everything its
-# WAL holds (sign and verify leave the checkpoint to later commands).
+# store_save FILE, store_restore FILE: copy the store with everything in
+# its WAL, because sign and verify leave the checkpoint to later commands.
 store_save() {
     sqlite3 "$STORE" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null || exit 99
     cp "$STORE" "$1" || exit 99

@@ -101,6 +101,11 @@ expect_out "^- +- +0 +- +0 +- +- +1 malformed=1$" "usage table row for a token w
 kr usage --kid k1
 [ "$(grep -c '^k1 ' "$t_dir/out")" = 3 ] && ! grep -q '^ghost' "$t_dir/out" &&
     pass "usage --kid shows only that key" || fail "usage --kid: $(cat "$t_dir/out")"
+kr usage --kid nosuchkey
+expect_rc 3 "usage --kid of an unknown key"
+expect_err "no key with kid .?nosuchkey" "usage --kid of an unknown key names it"
+kr usage --kid ghost
+expect_out "^ghost +- +0" "usage --kid of a kid only seen in refused tokens"
 kr usage --since "$((T0 + 2 * 86400))"
 expect_rc 0 "usage --since a later day"
 expect_err "no usage recorded for this selection" "usage --since a later day is empty"
