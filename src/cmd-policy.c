@@ -12,8 +12,8 @@
 #include "duration.h"
 #include "lifecycle.h"
 
-/* Most NAME=VALUE arguments of one 'policy set'; each name at most once
- * is enough, repeats included. */
+/* Maximum number of NAME=VALUE arguments of one 'policy set': more than
+ * there are settings, so every setting fits in one command. */
 #define SETTINGS_MAX 32
 
 static const char usage[] =

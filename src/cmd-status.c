@@ -13,8 +13,8 @@
 #include "duration.h"
 #include "lifecycle.h"
 
-/* Most problems one status line names; there are three kinds, and a store
- * rarely has more than a few retiring keys. */
+/* Maximum number of problems one status line names. Further ones are
+ * dropped from the line, but the exit status still says attention. */
 #define PROBLEMS_MAX 8
 
 static const char usage[] =

@@ -55,7 +55,9 @@
  *      the old key expires before the old key stops verifying:
  *      overlap_check here, and policy_check in store.c for the policy.
  *   6. retire without --force waits until max_token_ttl + leeway has
- *      passed since the key stopped being active: retire_guard.
+ *      passed since the key stopped being active, and while no token the
+ *      key issued after that was accepted within max_token_ttl + leeway:
+ *      retire_guard.
  *   7. A command that has already taken effect succeeds and changes
  *      nothing: each function then only sets plan->note, and change_finish
  *      rolls back because plan->changed is false.
@@ -63,11 +65,11 @@
  *      trigger keys_private_purge. After a purge the write-ahead log is
  *      truncated, so the old pages leave the -wal file too:
  *      kr_lifecycle_purge.
- *   9. The timestamps match the state (activated_at for active,
+ *   9. The timestamps match the state: activated_at for active,
  *      deactivated_at and retire_after for retiring, retired_at for
- *      retired, revoked_at and a reason for revoked): set here before
- *      each transition, partly held by CHECK constraints in the schema,
- *      and verified as a whole by kr_store_check.
+ *      retired, revoked_at and a reason for revoked. The functions here
+ *      set them before each transition, CHECK constraints in the schema
+ *      enforce part of the rule, and kr_store_check verifies all of it.
  *  10. A dry run changes nothing: it runs the same transaction, then
  *      rolls it back in change_finish.
  */
@@ -85,7 +87,8 @@
 #include "duration.h"
 #include "store-internal.h"
 
-/* Longest revoke reason, in bytes; the store keeps 255 plus the NUL. */
+/* Maximum length of a revoke reason, in bytes: kr_key_info keeps 255 and
+ * the NUL. */
 #define REASON_MAX (sizeof(((kr_key_info *)0)->revoke_reason) - 1)
 
 /* What a key in each state may still do, for refusal messages. */
@@ -162,7 +165,7 @@ kids_add(char (*kids)[KR_KID_SIZE], size_t *n_listed, size_t *n_total,
     (*n_total)++;
 }
 
-/* Lists the kids that the public JWKS holds now: the keys that verify. */
+/* Lists the kids in the public JWKS now: the keys that verify. */
 static kr_code
 jwks_kids(kr_store *store, char (*kids)[KR_KID_SIZE], size_t *n_listed,
           size_t *n_total, kr_error *err)
@@ -584,7 +587,7 @@ out:
  * Decides whether key, a retiring key, may be retired now without
  * --force. Returns KR_E_REFUSED with a message that names the evidence
  * while a token signed by the key may still be in use. Runs inside the
- * change's transaction, so every read sees the state being changed. This
+ * change's transaction, so every read returns the state being changed. This
  * is the one guard of retire: add further conditions here.
  */
 static kr_code

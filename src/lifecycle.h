@@ -80,7 +80,7 @@ kr_code kr_lifecycle_rotation_due(kr_store *store, int64_t if_older_than,
                                   bool *due, kr_error *err);
 
 /* Registers key (borrowed) under kid as a new key and activates it, in one
- * transaction, so that no process ever sees the new key pending and a
+ * transaction, so that no other process finds the new key pending and a
  * killed rotation leaves no trace. The previous active key becomes
  * retiring as with kr_lifecycle_activate. With opts->if_older_than and a
  * younger active key it changes nothing. key may be NULL in a dry run
@@ -93,11 +93,11 @@ kr_code kr_lifecycle_rotate(kr_store *store, const kr_rsakey *key,
                             const char *kid, const kr_rotate_options *opts,
                             kr_plan *plan, kr_error *err);
 
-/* Moves kid from retiring to retired now. Guarded: refuses
+/* Moves kid from retiring to retired now. The guard refuses this
  * (KR_E_REFUSED, naming the evidence) while a token signed by the key may
- * still be valid, unless force is set; a forced retirement records the
+ * still be in use, unless force is set. A forced retirement records the
  * overridden evidence in its audit record. Retiring a retired key changes
- * nothing. Refuses keys in other states, naming what they allow. */
+ * nothing. Keys in other states are refused with what they allow. */
 kr_code kr_lifecycle_retire(kr_store *store, const char *kid, bool force,
                             bool dry_run, kr_plan *plan, kr_error *err);
 

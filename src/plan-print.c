@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Printing a lifecycle plan, for every command that changes key states
- * (activate, rotate, retire, revoke, tick): one line per state change with
- * its deadlines, then the JWKS kids before and after; or one JSON object.
+ * Printing a lifecycle plan for the commands that change key states
+ * (activate, rotate, retire, revoke, tick). People get one line per state
+ * change with its deadlines, then the JWKS kids before and after; --json
+ * gets one object.
  */
 #include "config.h"
 

@@ -18,10 +18,6 @@
 #include "rsakey.h"
 #include "store-internal.h"
 
-/* Most rows of PRAGMA integrity_check reported; the rest are counted in
- * the last one by SQLite. */
-#define INTEGRITY_ROWS_MAX 10
-
 /* The lifecycle timestamps of a key row, in the order of the query. */
 enum {
     COL_ACTIVATED,
@@ -104,6 +100,8 @@ statement_run(kr_store *store, const char *sql, kr_error *err)
 static kr_code
 integrity_check(kr_store *store, kr_check_report *report, kr_error *err)
 {
+    /* SQLite stops after ten errors, enough to show that a file is
+     * damaged without flooding the report. */
     static const char sql[] = "PRAGMA integrity_check(10)";
     sqlite3_stmt *stmt = NULL;
     kr_code rc = KR_OK;
@@ -332,7 +330,7 @@ kr_store_check(kr_store *store, kr_check_report *report, kr_error *err)
 
     memset(report, 0, sizeof(*report));
 
-    /* One read transaction: every check sees the same snapshot while
+    /* One read transaction, so every check reads the same snapshot while
      * other processes keep writing. */
     rc = statement_run(store, "BEGIN", err);
     if (rc != KR_OK)

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Checking a store's integrity and invariants: SQLite's own page and
- * index check, at most one active key, timestamps that match each key's
- * state, thumbprints that match the stored public keys, and private parts
- * that parse and belong to their public keys. It reads only; it never
- * repairs. The audit chain is checked by the audit module, not here.
+ * Checking a store's integrity and invariants. The checks are SQLite's own
+ * page and index check, at most one active key, timestamps that match each
+ * key's state, thumbprints that match the stored public keys, and private
+ * parts that parse and belong to their public keys. It only reads and
+ * never repairs. The audit module checks the audit chain, not this one.
  */
 #ifndef KEYROT_STORE_CHECK_H
 #define KEYROT_STORE_CHECK_H

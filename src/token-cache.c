@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The token cache file: reading it safely, judging whether its token is
- * still usable, and replacing it atomically under a lock. The file holds
+ * still usable, and replacing it atomically under a lock. The file contains
  * one JSON object: {"kid","iat","exp","request","token"}.
  */
 #include "config.h"
@@ -284,7 +284,7 @@ lock_take(const char *path, int *fd, kr_error *err)
     return rc;
 }
 
-/* Reads the cache into *out and says whether it can be reused. Returns
+/* Reads the cache into *out and decides whether it can be reused. Returns
  * KR_OK with *usable false for a missing or foreign-format cache. */
 static kr_code
 cache_lookup(const char *path, const kr_token_cache_query *query,

@@ -6,12 +6,12 @@
  * same request (audiences, lifetime, claims, store), its kid is still the
  * active key, and at least a set percentage of its lifetime is left.
  *
- * Concurrent callers are safe: the file is replaced by rename, so a reader
- * sees the old token or the new one, never part of either; and renewal
- * happens under an exclusive flock on FILE.lock, so that when the token
- * runs low one caller signs and the others reuse its token. The file and
- * its lock file have mode 0600, and a cache file that is a symbolic link,
- * belongs to another user or is open to other users is refused.
+ * Concurrent callers are safe. The file is replaced by rename, so a reader
+ * gets the old token or the new one, never part of either. Renewal happens
+ * under an exclusive flock on FILE.lock, so when the token runs low one
+ * caller signs and the others reuse its token. The file and its lock file
+ * have mode 0600, and a cache file that is a symbolic link, belongs to
+ * another user or is open to other users is refused.
  *
  * This module signs nothing itself: the caller passes a function that
  * mints a token.
@@ -65,7 +65,7 @@ kr_code kr_token_cache_request_id(const json_t *request,
 
 /* Returns in *out a token for query: the cached one while it is usable,
  * else one from mint, which is then written to the cache at path. *reused
- * says which. A cache file that is missing or unreadable as a cache is
+ * tells which. A cache file that is missing or unreadable as a cache is
  * replaced. When the new token cannot be written, it is still returned
  * and warnings says why. Returns KR_E_REFUSED for an unsafe cache file
  * (symbolic link, not a regular file, another owner, group or other
