@@ -118,37 +118,41 @@ def instructions(argv, stdin=None):
     return int(match.group(1)) if match else None
 
 
-def section(args, sign, verify, sign_ir, verify_ir, n_tokens):
+def section(args, sign, verify, sign_ir, verify_ir):
     lines = [SECTION_BEGIN, "",
              "Command: `make bench-usage` (bench/bench-usage.py: %d rounds "
-             "of %d one-shot signs, %d rounds of `verify -` over %d "
-             "tokens)." % (args.rounds, args.signs, args.rounds, n_tokens),
-             "Machine: %d cores, %s." % (os.cpu_count(), os.uname().machine),
+             "of %d one-shot signs per store, %d rounds of `verify -` over "
+             "%d tokens; instruction counts from callgrind)." % (
+                 args.rounds, args.signs, args.rounds, args.tokens),
+             "Machine: %d cores, %s, shared with other work while it ran." % (
+                 os.cpu_count(), os.uname().machine),
              "Date: %s." % time.strftime("%Y-%m-%d"), "",
              "Each figure is the cost with recording on divided by the cost "
-             "with `usage_counters=0 usage_records=0`, measured in the same "
-             "run; 1.00 means no visible cost.", "",
-             "| what | counters (default) | counters + per-token records |",
-             "|---|---|---|"]
+             "with `usage_counters=0 usage_records=0` (\"off\"), measured in "
+             "the same run; 1.00 means no visible cost. Wall-time ratios are "
+             "medians over rounds, with the median time in brackets.", "",
+             "| measure | off | counters (default) "
+             "| counters + per-token records |",
+             "|---|---|---|---|"]
 
-    def row(label, table, unit):
-        lines.append("| %s | %.3f | %.3f |" % (
-            label, table["counters"][0], table["records"][0]))
-        lines.append("| %s, median %s (off / counters / records) | %s |"
-                     " |" % (label, unit, " / ".join(
-                         "%.2f" % (table[n][1] * 1000) for n in VARIANTS)))
+    def time_row(label, table):
+        lines.append("| %s | %.2f ms | %.3f (%.2f ms) | %.3f (%.2f ms) |" % (
+            label, table["off"][1] * 1000, table["counters"][0],
+            table["counters"][1] * 1000, table["records"][0],
+            table["records"][1] * 1000))
 
-    row("one-shot `sign`, wall time", sign, "ms")
-    row("`verify -` batch, wall time", verify, "ms")
-    if sign_ir and all(sign_ir.values()):
-        lines.append("| one-shot `sign`, instructions | %.3f | %.3f |" % (
-            sign_ir["counters"] / sign_ir["off"],
-            sign_ir["records"] / sign_ir["off"]))
-    if verify_ir and all(verify_ir.values()):
-        lines.append("| `verify -` of %d tokens, instructions | %.3f |"
-                     " %.3f |" % (args.callgrind_tokens,
-                                  verify_ir["counters"] / verify_ir["off"],
-                                  verify_ir["records"] / verify_ir["off"]))
+    def count_row(label, counts):
+        if not counts or not all(counts.values()):
+            return
+        lines.append("| %s | %d | %.3f | %.3f |" % (
+            label, counts["off"], counts["counters"] / counts["off"],
+            counts["records"] / counts["off"]))
+
+    time_row("one-shot `sign`, wall time", sign)
+    time_row("`verify -` of %d tokens, wall time" % args.tokens, verify)
+    count_row("one-shot `sign`, instructions", sign_ir)
+    count_row("`verify -` of %d tokens, instructions" % args.callgrind_tokens,
+              verify_ir)
     lines += ["", SECTION_END]
     return "\n".join(lines) + "\n"
 
@@ -210,7 +214,7 @@ def main():
     finally:
         shutil.rmtree(workdir)
 
-    text = section(args, sign, verify, sign_ir, verify_ir, args.tokens)
+    text = section(args, sign, verify, sign_ir, verify_ir)
     sys.stdout.write(text)
     if args.doc:
         doc_update(args.doc, text)

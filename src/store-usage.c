@@ -23,6 +23,10 @@
 
 #define SECONDS_PER_DAY 86400
 
+#ifndef SQLITE_DEFAULT_WAL_AUTOCHECKPOINT
+#define SQLITE_DEFAULT_WAL_AUTOCHECKPOINT 1000 /* SQLite's own default */
+#endif
+
 /* Counts of one (kid, aud, day) and, for refusals, one reason. */
 typedef struct usage_entry {
     char kid[KR_KID_SIZE];
@@ -475,6 +479,47 @@ out:
     return rc;
 }
 
+/* Frames in the WAL below which a usage-only connection skips the
+ * checkpoint on close. */
+#define USAGE_WAL_FRAMES_MAX 64
+
+static int
+wal_frames_note(void *ctx, sqlite3 *db, const char *name, int n_frames)
+{
+    int *frames = ctx;
+
+    (void)db;
+    (void)name;
+    *frames = n_frames;
+    return SQLITE_OK;
+}
+
+/*
+ * Commits, and decides whether closing the connection will checkpoint.
+ * Closing the last connection after a write checkpoints the WAL into the
+ * file, and that fsync made a one-shot sign about 1.5 times slower in
+ * bench/bench-usage.py. Skipping it always is no better: the next process
+ * to open the store then reads the whole WAL to rebuild its index. So a
+ * usage-only connection skips the checkpoint while the WAL holds fewer
+ * than USAGE_WAL_FRAMES_MAX frames (about one per signed token), and one
+ * close in that many pays for it. The commits are in the WAL either way.
+ */
+static kr_code
+wal_commit(kr_store *store, kr_error *err)
+{
+    int frames = 0;
+    kr_code rc;
+
+    /* The hook replaces the automatic checkpoint until it is restored. */
+    sqlite3_wal_hook(store->db, wal_frames_note, &frames);
+    rc = kr_store_commit(store, err);
+    sqlite3_wal_autocheckpoint(store->db, SQLITE_DEFAULT_WAL_AUTOCHECKPOINT);
+    if (rc == KR_OK)
+        sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+                          frames < USAGE_WAL_FRAMES_MAX, NULL);
+    return rc;
+}
+
 kr_code
 kr_usage_batch_flush(kr_usage_batch *batch, kr_error *err)
 {
@@ -488,17 +533,9 @@ kr_usage_batch_flush(kr_usage_batch *batch, kr_error *err)
     rc = kr_store_begin(batch->store, err);
     if (rc != KR_OK)
         goto out;
-    /* Closing the last connection after a write would checkpoint the WAL
-     * into the file, and that fsync dominated a one-shot sign (it took
-     * 3 times the signing time in bench/bench-usage.py). A connection that
-     * only counted usage leaves the checkpoint to SQLite's automatic one
-     * (every 1000 WAL pages) or to the next command that closes the store
-     * without this setting. The commits are in the WAL either way. */
-    sqlite3_db_config(batch->store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
-                      NULL);
     rc = batch_write(batch, err);
     if (rc == KR_OK)
-        rc = kr_store_commit(batch->store, err);
+        rc = wal_commit(batch->store, err);
 
 out:
     kr_store_rollback(batch->store);

@@ -30,6 +30,9 @@ cut=$(date +%s)
 kr --now "$((T0 + 60))" activate k2
 kr --now "$((T0 + 60))" policy set leeway=2m
 # Records 5 deactivate, 6 activate, 7 policy_set.
+kr --json audit --event policy_set
+expect_out '"event":"policy_set","kid":null,"details":\{"name":"leeway","value":120\}' \
+    "a policy change writes its record"
 
 kr audit archive --out "$t_dir/a1.jsonl"
 expect_rc 2 "audit archive without --before"
@@ -37,7 +40,7 @@ kr audit archive --before "$cut" --out "$t_dir/a1.jsonl"
 expect_rc 0 "audit archive --before"
 expect_out "^archived records 1 to 4 \(4\) to .*/a1.jsonl; checkpoint record 8$" \
     "audit archive reports the range and the checkpoint"
-[ "$(wc -l <"$t_dir/a1.jsonl")" = 4 ] && pass "the archive holds 4 lines" ||
+[ "$(wc -l <"$t_dir/a1.jsonl")" = 4 ] && pass "the archive has 4 lines" ||
     fail "the archive holds $(wc -l <"$t_dir/a1.jsonl") lines"
 [ "$(sqlite3 "$STORE" 'SELECT group_concat(seq) FROM (SELECT seq FROM audit ORDER BY seq)')" = "5,6,7,8" ] &&
     pass "the store keeps records 5 to 8" ||
