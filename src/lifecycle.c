@@ -16,7 +16,8 @@
  *
  * Transitions and the function that performs each:
  *
- *   (none)   -> pending   kr_store_key_add (generate, import)
+ *   (none)   -> pending   kr_store_key_add (generate, import), or
+ *                         kr_store_key_add_locked (import-jwks)
  *   (none)   -> active    kr_lifecycle_rotate (rotate, generate --activate)
  *   pending  -> active    kr_lifecycle_activate
  *   active   -> retiring  active_demote, called by kr_lifecycle_activate
@@ -53,14 +54,15 @@
  *      verify and jwks decide with it.
  *   5. The overlap covers max_token_ttl + leeway, so every token signed by
  *      the old key expires before the old key stops verifying:
- *      overlap_check here, and policy_check in store.c for the policy.
+ *      overlap_resolve here, and policy_check in store.c for the policy.
  *   6. retire without --force waits until max_token_ttl + leeway has
- *      passed since the key stopped being active, and while no token the
- *      key issued after that was accepted within max_token_ttl + leeway:
- *      retire_guard.
+ *      passed since the key stopped being active, and until no token that
+ *      the key issued after that was accepted within the last
+ *      max_token_ttl + leeway: retire_guard.
  *   7. A command that has already taken effect succeeds and changes
- *      nothing: each function then only sets plan->note, and change_finish
- *      rolls back because plan->changed is false.
+ *      nothing: each function then only sets plan->note, change_finish
+ *      skips the commit because plan->changed is false, and the function's
+ *      exit label rolls back.
  *   8. A private part is destroyed only in retired or revoked state:
  *      trigger keys_private_purge. After a purge the write-ahead log is
  *      truncated, so the old pages leave the -wal file too:
@@ -71,7 +73,7 @@
  *      set them before each transition, CHECK constraints in the schema
  *      enforce part of the rule, and kr_store_check verifies all of it.
  *  10. A dry run changes nothing: it runs the same transaction, then
- *      rolls it back in change_finish.
+ *      change_finish skips the commit and the exit label rolls back.
  */
 #include "config.h"
 
