@@ -748,7 +748,8 @@ bytes_datum(kr_bytes b)
 
 static kr_code
 rsakey_export_private(const kr_rsakey *key, gnutls_x509_crt_fmt_t fmt,
-                      uint8_t **out, size_t *out_len, kr_error *err)
+                      const char *passphrase, uint8_t **out,
+                      size_t *out_len, kr_error *err)
 {
     kr_rsa_params params;
     uint8_t *storage = NULL;
@@ -777,8 +778,10 @@ rsakey_export_private(const kr_rsakey *key, gnutls_x509_crt_fmt_t fmt,
         ret = gnutls_x509_privkey_import_rsa_raw2(gkey, &m, &e, &d, &p, &q,
                                                   &u, &e1, &e2);
     if (ret >= 0)
-        ret = gnutls_x509_privkey_export2_pkcs8(gkey, fmt, NULL,
-                                                GNUTLS_PKCS_PLAIN, &text);
+        ret = gnutls_x509_privkey_export2_pkcs8(
+            gkey, fmt, passphrase,
+            passphrase ? GNUTLS_PKCS_PBES2_AES_256 : GNUTLS_PKCS_PLAIN,
+            &text);
     if (ret < 0) {
         rc = kr_error_set(err, KR_E_SYSTEM, "cannot export the private key: "
                           "%s", gnutls_strerror(ret));
@@ -817,5 +820,62 @@ kr_rsakey_export(const kr_rsakey *key, kr_key_format format,
         return kr_error_set(err, KR_E_REFUSED, "the key has no private part; "
                             "only the public key can be exported");
 
-    return rsakey_export_private(key, fmt, out, out_len, err);
+    return rsakey_export_private(key, fmt, NULL, out, out_len, err);
+}
+
+kr_code
+kr_rsakey_export_encrypted(const kr_rsakey *key, const char *passphrase,
+                           uint8_t **out, size_t *out_len, kr_error *err)
+{
+    *out = NULL;
+    *out_len = 0;
+
+    if (!key->has_private)
+        return kr_error_set(err, KR_E_REFUSED, "the key has no private part");
+    if (passphrase == NULL || passphrase[0] == '\0')
+        return kr_error_set(err, KR_E_USAGE, "the passphrase is empty");
+
+    return rsakey_export_private(key, GNUTLS_X509_FMT_DER, passphrase, out,
+                                 out_len, err);
+}
+
+kr_code
+kr_rsakey_from_pkcs8_der_encrypted(const uint8_t *der, size_t der_len,
+                                   const char *passphrase, kr_rsakey **out,
+                                   kr_error *err)
+{
+    gnutls_x509_privkey_t gkey = NULL;
+    gnutls_datum_t datum;
+    int ret;
+    kr_code rc;
+
+    *out = NULL;
+
+    if (der_len == 0 || der_len > 0xffffffffu)
+        return kr_error_set(err, KR_E_INPUT,
+                            "invalid encrypted PKCS#8 key: bad size");
+
+    ret = gnutls_x509_privkey_init(&gkey);
+    if (ret < 0)
+        return kr_error_set(err, KR_E_SYSTEM,
+                            "cannot create a key object: %s",
+                            gnutls_strerror(ret));
+
+    datum.data = (unsigned char *)der;
+    datum.size = (unsigned)der_len;
+    ret = gnutls_x509_privkey_import_pkcs8(gkey, &datum, GNUTLS_X509_FMT_DER,
+                                           passphrase, 0);
+    if (ret < 0) {
+        /* GnuTLS reports a wrong passphrase as a decryption or a DER error
+         * of the decrypted bytes; both mean the same here. */
+        rc = kr_error_set(err, KR_E_REFUSED,
+                          "the store passphrase does not decrypt this key");
+        goto out;
+    }
+
+    rc = rsakey_from_gnutls(gkey, out, err);
+
+out:
+    gnutls_x509_privkey_deinit(gkey);
+    return rc;
 }

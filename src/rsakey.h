@@ -110,6 +110,20 @@ kr_code kr_rsakey_export(const kr_rsakey *key, kr_key_format format,
                          bool private_part, uint8_t **out, size_t *out_len,
                          kr_error *err);
 
+/* Exports the private key as PKCS#8 DER encrypted under passphrase
+ * (PBES2 with AES-256-CBC, GnuTLS's PBKDF2 defaults), the store's format
+ * for keys protected at rest. *out is for wipe and free(). */
+kr_code kr_rsakey_export_encrypted(const kr_rsakey *key,
+                                   const char *passphrase, uint8_t **out,
+                                   size_t *out_len, kr_error *err);
+
+/* Loads a key written by kr_rsakey_export_encrypted. Returns KR_E_REFUSED
+ * when passphrase does not decrypt it. */
+kr_code kr_rsakey_from_pkcs8_der_encrypted(const uint8_t *der,
+                                           size_t der_len,
+                                           const char *passphrase,
+                                           kr_rsakey **out, kr_error *err);
+
 /* Drops the private part, keeping the public key. */
 void kr_rsakey_drop_private(kr_rsakey *key);
 
