@@ -11,7 +11,7 @@ need_tool sqlite3
 
 N_ROTATIONS=30 # each: rotate, activate the previous key, activate again
 N_SIGNERS=3
-N_SIGNS=100     # per signer
+N_SIGNS=100    # per signer
 N_VERIFIERS=3
 N_VERIFIES=40  # batches per verifier
 N_SAMPLES=100
@@ -55,7 +55,8 @@ signer() {
     done
 }
 
-# Verifies every token signed so far; batches/N holds each batch's size.
+# Verifies every token signed so far and appends each batch's size to
+# logs/batchesN.
 verifier() {
     i=1
     while [ "$i" -le "$N_VERIFIES" ]; do

@@ -82,7 +82,7 @@ wal_size=$(stat -c %s "$STORE-wal" 2>/dev/null || echo 0)
 
 # Key b: its pages must still be in -wal frames when purge starts. SQLite
 # checkpoints and deletes the log when the last connection closes, so a
-# sqlite3 shell reading from a FIFO holds the store open meanwhile.
+# sqlite3 shell reading from a FIFO keeps the store open meanwhile.
 mkfifo "$t_dir/hold" || exit 99
 sqlite3 "$STORE" <"$t_dir/hold" >/dev/null &
 holder=$!
