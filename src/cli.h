@@ -22,6 +22,7 @@ typedef struct kr_cli {
     const char *store_path; /* resolved: --store, KEYROT_STORE or default */
     bool store_is_default;  /* neither --store nor KEYROT_STORE was set */
     bool json;              /* --json */
+    const char *store_passphrase_file; /* --store-passphrase-file */
     kr_context ctx;
 } kr_cli;
 

@@ -61,6 +61,11 @@ static const char usage_head[] =
     "  --store PATH        keystore file (default: $KEYROT_STORE, else\n"
     "                      $XDG_DATA_HOME/keyrot/keystore.db, else\n"
     "                      ~/.local/share/keyrot/keystore.db)\n"
+    "  --store-passphrase-file F\n"
+    "                      passphrase that encrypts private keys at rest\n"
+    "                      (default: the file named by\n"
+    "                      $KEYROT_STORE_PASSPHRASE_FILE); keys stored while\n"
+    "                      it is set are encrypted and need it to sign\n"
     "  --now UNIX_SECONDS  the time used for token checks and deadlines\n"
     "  --json              machine-readable output on stdout\n"
     "  --help, --version\n"
@@ -188,6 +193,10 @@ globals_parse(kr_cli *cli, int argc, char **argv, int *first)
         } else if ((value = option_value("--store", argc, argv, &i, &missing))
                    != NULL) {
             cli->store_path = value;
+        } else if ((value = option_value("--store-passphrase-file", argc,
+                                         argv, &i, &missing))
+                   != NULL) {
+            cli->store_passphrase_file = value;
         } else if ((value = option_value("--now", argc, argv, &i, &missing))
                    != NULL) {
             if (!now_parse(value, &cli->ctx.now))
@@ -208,11 +217,38 @@ globals_parse(kr_cli *cli, int argc, char **argv, int *first)
     return 0;
 }
 
+/* Reads the store passphrase named by --store-passphrase-file or
+ * $KEYROT_STORE_PASSPHRASE_FILE, if any, into *passphrase. */
+static int
+store_passphrase_load(kr_cli *cli, char **passphrase)
+{
+    const char *path = cli->store_passphrase_file;
+    const char *source = "--store-passphrase-file";
+    kr_error err = {0};
+
+    if (path == NULL) {
+        path = getenv("KEYROT_STORE_PASSPHRASE_FILE");
+        source = "KEYROT_STORE_PASSPHRASE_FILE";
+    }
+    if (path == NULL || path[0] == '\0')
+        return 0;
+
+    if (cli_passphrase_read(path, passphrase, &err) != KR_OK)
+        return cli_fail(cli, err.code, "%s: %s: %s", source, path, err.msg);
+    if ((*passphrase)[0] == '\0')
+        return cli_fail(cli, KR_E_INPUT, "%s: %s: the passphrase is empty",
+                        source, path);
+    cli->ctx.store_passphrase = *passphrase;
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
     kr_cli cli = {0};
     char *default_path = NULL;
+    char *passphrase = NULL;
+    const command *found = NULL;
     int first = 0;
     int status;
 
@@ -237,18 +273,24 @@ main(int argc, char **argv)
     if (cli.store_path == NULL)
         return cli_fail(&cli, KR_E_SYSTEM, "out of memory");
 
-    status = KR_E_USAGE;
     for (size_t i = 0; i < N_COMMANDS; i++) {
-        if (strcmp(argv[first], commands[i].name) == 0) {
-            cli.command = commands[i].name;
-            status = commands[i].run(&cli, argc - first, argv + first);
-            break;
-        }
+        if (strcmp(argv[first], commands[i].name) == 0)
+            found = &commands[i];
     }
-    if (cli.command == NULL)
-        cli_fail(&cli, KR_E_USAGE, "unknown command '%s'; see 'keyrot --help'",
-                 argv[first]);
+    if (found == NULL) {
+        status = cli_fail(&cli, KR_E_USAGE,
+                          "unknown command '%s'; see 'keyrot --help'",
+                          argv[first]);
+        goto out;
+    }
+    cli.command = found->name;
 
+    status = store_passphrase_load(&cli, &passphrase);
+    if (status == 0)
+        status = found->run(&cli, argc - first, argv + first);
+
+out:
+    cli_secret_free(passphrase);
     free(default_path);
     return status;
 }

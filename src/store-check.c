@@ -231,16 +231,16 @@ public_check(sqlite3_stmt *stmt, const char *kid, kr_rsakey **public,
 /* Checks that the stored private part parses and belongs to public. */
 static kr_code
 private_check(sqlite3_stmt *stmt, const char *kid, const kr_rsakey *public,
-              kr_check_report *report, kr_error *err)
+              const char *passphrase, kr_check_report *report,
+              kr_error *err)
 {
     kr_error parse_err = {0};
+    kr_code parse_rc;
     kr_rsakey *key = NULL;
     uint8_t *der = NULL;
     size_t der_len;
     kr_code rc = KR_OK;
 
-    /* NOTE: this reads the store's one private format, unencrypted PKCS#8
-     * DER. Private parts encrypted at rest would need the passphrase. */
     der_len = (size_t)sqlite3_column_bytes(stmt, 6);
     der = malloc(der_len > 0 ? der_len : 1);
     if (der == NULL)
@@ -248,7 +248,17 @@ private_check(sqlite3_stmt *stmt, const char *kid, const kr_rsakey *public,
     if (der_len > 0)
         memcpy(der, sqlite3_column_blob(stmt, 6), der_len);
 
-    if (kr_rsakey_from_pkcs8_der(der, der_len, &key, &parse_err) != KR_OK)
+    if (sqlite3_column_int(stmt, 14) == 0) {
+        parse_rc = kr_rsakey_from_pkcs8_der(der, der_len, &key, &parse_err);
+    } else if (passphrase != NULL) {
+        parse_rc = kr_rsakey_from_pkcs8_der_encrypted(der, der_len, passphrase,
+                                                      &key, &parse_err);
+    } else {
+        /* Encrypted at rest: checkable only with the store passphrase. */
+        goto out;
+    }
+
+    if (parse_rc != KR_OK)
         rc = problem_add(report, "private", kid, err,
                          "the private part does not parse: %s",
                          parse_err.msg);
@@ -256,6 +266,7 @@ private_check(sqlite3_stmt *stmt, const char *kid, const kr_rsakey *public,
         rc = problem_add(report, "private", kid, err,
                          "the private part belongs to another public key");
 
+out:
     kr_rsakey_free(key);
     gnutls_memset(der, 0, der_len);
     free(der);
@@ -264,7 +275,8 @@ private_check(sqlite3_stmt *stmt, const char *kid, const kr_rsakey *public,
 
 /* Checks one row of the keys query. */
 static kr_code
-key_check(sqlite3_stmt *stmt, kr_check_report *report, kr_error *err)
+key_check(sqlite3_stmt *stmt, const char *passphrase,
+          kr_check_report *report, kr_error *err)
 {
     char kid[KR_KID_SIZE];
     kr_rsakey *public = NULL;
@@ -292,7 +304,7 @@ key_check(sqlite3_stmt *stmt, kr_check_report *report, kr_error *err)
     if (rc == KR_OK)
         rc = public_check(stmt, kid, &public, report, err);
     if (rc == KR_OK && has_private)
-        rc = private_check(stmt, kid, public, report, err);
+        rc = private_check(stmt, kid, public, passphrase, report, err);
 
     kr_rsakey_free(public);
     return rc;
@@ -304,7 +316,8 @@ keys_check(kr_store *store, kr_check_report *report, kr_error *err)
     static const char sql[] =
         "SELECT kid, state, bits, thumbprint, n, e, private_der,"
         " activated_at, deactivated_at, retire_after, retired_at,"
-        " revoked_at, revoke_reason, purged_at FROM keys ORDER BY rowid";
+        " revoked_at, revoke_reason, purged_at, private_encrypted"
+        " FROM keys ORDER BY rowid";
     sqlite3_stmt *stmt = NULL;
     kr_code rc = KR_OK;
     int step = SQLITE_DONE;
@@ -314,7 +327,7 @@ keys_check(kr_store *store, kr_check_report *report, kr_error *err)
 
     while (rc == KR_OK && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
         report->n_keys++;
-        rc = key_check(stmt, report, err);
+        rc = key_check(stmt, store->ctx->store_passphrase, report, err);
     }
     if (rc == KR_OK && step != SQLITE_DONE)
         rc = kr_store_sql_error(store, "checking the store", err);

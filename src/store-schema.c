@@ -174,9 +174,16 @@ static const char schema_v2[] =
     "  END;";
 
 /* Migrations in order; entry i takes the schema from version i to i+1. */
+/* Private parts encrypted under the store passphrase (PBES2 PKCS#8 DER)
+ * are marked, so that loading knows to ask for the passphrase. */
+static const char schema_v3[] =
+    "ALTER TABLE keys ADD COLUMN private_encrypted INTEGER NOT NULL"
+    "  DEFAULT 0 CHECK (private_encrypted IN (0, 1));";
+
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
+    schema_v3,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -797,7 +797,7 @@ key_load(kr_store *store, const char *kid, bool want_private, kr_rsakey **key,
          kr_error *err)
 {
     static const char sql[] =
-        "SELECT n, e, private_der FROM keys WHERE kid = ?";
+        "SELECT n, e, private_der, private_encrypted FROM keys WHERE kid = ?";
     sqlite3_stmt *stmt = NULL;
     uint8_t *der = NULL;
     size_t der_len = 0;
@@ -831,7 +831,16 @@ key_load(kr_store *store, const char *kid, bool want_private, kr_rsakey **key,
             goto out;
         }
         memcpy(der, sqlite3_column_blob(stmt, 2), der_len);
-        rc = kr_rsakey_from_pkcs8_der(der, der_len, key, err);
+        if (sqlite3_column_int(stmt, 3) == 0)
+            rc = kr_rsakey_from_pkcs8_der(der, der_len, key, err);
+        else if (store->ctx->store_passphrase == NULL)
+            rc = kr_error_set(err, KR_E_REFUSED,
+                              "the private key of %s is encrypted at rest "
+                              "and no store passphrase was given",
+                              kid);
+        else
+            rc = kr_rsakey_from_pkcs8_der_encrypted(
+                der, der_len, store->ctx->store_passphrase, key, err);
     } else {
         rc = kr_rsakey_from_public(sqlite3_column_blob(stmt, 0),
                                    (size_t)sqlite3_column_bytes(stmt, 0),
@@ -893,13 +902,26 @@ out:
     return rc;
 }
 
+/* Encodes key's private part in the store's format: PKCS#8 DER, encrypted
+ * under the store passphrase when one is set. *der is for wipe and free(). */
+static kr_code
+private_encode(kr_store *store, const kr_rsakey *key, uint8_t **der,
+               size_t *der_len, kr_error *err)
+{
+    if (store->ctx->store_passphrase != NULL)
+        return kr_rsakey_export_encrypted(key, store->ctx->store_passphrase,
+                                          der, der_len, err);
+    return kr_rsakey_export(key, KR_FORMAT_DER, true, der, der_len, err);
+}
+
 static kr_code
 key_insert(kr_store *store, const kr_rsakey *key, const char *kid,
            const char *origin, const char *thumbprint, kr_error *err)
 {
     static const char sql[] =
         "INSERT INTO keys (kid, state, bits, thumbprint, n, e, private_der,"
-        " origin, created_at) VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?)";
+        " origin, created_at, private_encrypted)"
+        " VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)";
     sqlite3_stmt *stmt = NULL;
     uint8_t *der = NULL;
     size_t der_len = 0;
@@ -907,7 +929,7 @@ key_insert(kr_store *store, const kr_rsakey *key, const char *kid,
     kr_code rc;
 
     if (kr_rsakey_has_private(key)) {
-        rc = kr_rsakey_export(key, KR_FORMAT_DER, true, &der, &der_len, err);
+        rc = private_encode(store, key, &der, &der_len, err);
         if (rc != KR_OK)
             return rc;
     }
@@ -926,7 +948,10 @@ key_insert(kr_store *store, const kr_rsakey *key, const char *kid,
         || (der ? sqlite3_bind_blob(stmt, 6, der, (int)der_len, SQLITE_STATIC)
                 : sqlite3_bind_null(stmt, 6)) != SQLITE_OK
         || sqlite3_bind_text(stmt, 7, origin, -1, SQLITE_STATIC) != SQLITE_OK
-        || sqlite3_bind_int64(stmt, 8, store->ctx->now) != SQLITE_OK) {
+        || sqlite3_bind_int64(stmt, 8, store->ctx->now) != SQLITE_OK
+        || sqlite3_bind_int(stmt, 9, der != NULL && store->ctx->store_passphrase
+                                         != NULL)
+               != SQLITE_OK) {
         rc = kr_store_sql_error(store, "storing the key", err);
         goto out;
     }
@@ -948,13 +973,14 @@ key_private_add(kr_store *store, const kr_rsakey *key, const char *kid,
                 kr_error *err)
 {
     static const char sql[] =
-        "UPDATE keys SET private_der = ? WHERE kid = ? AND private_der IS NULL";
+        "UPDATE keys SET private_der = ?, private_encrypted = ?"
+        " WHERE kid = ? AND private_der IS NULL";
     sqlite3_stmt *stmt = NULL;
     uint8_t *der = NULL;
     size_t der_len = 0;
     kr_code rc;
 
-    rc = kr_rsakey_export(key, KR_FORMAT_DER, true, &der, &der_len, err);
+    rc = private_encode(store, key, &der, &der_len, err);
     if (rc != KR_OK)
         return rc;
 
@@ -963,7 +989,9 @@ key_private_add(kr_store *store, const kr_rsakey *key, const char *kid,
         goto out;
     if (sqlite3_bind_blob(stmt, 1, der, (int)der_len, SQLITE_STATIC)
             != SQLITE_OK
-        || sqlite3_bind_text(stmt, 2, kid, -1, SQLITE_STATIC) != SQLITE_OK) {
+        || sqlite3_bind_int(stmt, 2, store->ctx->store_passphrase != NULL)
+               != SQLITE_OK
+        || sqlite3_bind_text(stmt, 3, kid, -1, SQLITE_STATIC) != SQLITE_OK) {
         rc = kr_store_sql_error(store, "storing the private key", err);
         goto out;
     }

@@ -39,6 +39,10 @@ typedef struct kr_context {
     int64_t real_now;    /* the wall clock, always recorded */
     bool now_overridden; /* whether now came from --now */
     char actor[160];     /* "user@host" */
+    /* Passphrase protecting private keys at rest, or NULL. Keys stored
+     * while it is set are encrypted; encrypted keys need it to load. The
+     * caller owns and wipes it. */
+    const char *store_passphrase;
 } kr_context;
 
 /* The store's policy; all durations in seconds. */

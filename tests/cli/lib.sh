@@ -14,7 +14,7 @@ t_name=$(basename "$0" .sh)
 t_dir=$(mktemp -d "${TMPDIR:-/tmp}/keyrot-$t_name.XXXXXX") || exit 99
 trap 'rm -rf "$t_dir"' EXIT
 STORE=$t_dir/store.db
-unset KEYROT_PASSPHRASE_FILE
+unset KEYROT_PASSPHRASE_FILE KEYROT_STORE_PASSPHRASE_FILE
 
 # Runs keyrot on the test store; stdout to $t_dir/out, stderr to $t_dir/err,
 # exit status to $t_rc.
