@@ -178,8 +178,8 @@ def main():
     parser.add_argument("--keyrot", default="./keyrot")
     parser.add_argument("--srcdir", default=".")
     parser.add_argument("--doc", help="write the section into this file")
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--signs", type=int, default=20,
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--signs", type=int, default=10,
                         help="one-shot signs per round and variant")
     parser.add_argument("--tokens", type=int, default=2000,
                         help="tokens in the verify batch")
