@@ -34,7 +34,7 @@ case $seconds in
 esac
 
 if [ ! -x "$top/configure" ]; then
-    (cd "$top" && autoreconf -fi) || {
+    (cd "$top" && autoreconf -fi >/dev/null 2>&1) || {
         echo "fuzz/run.sh: autoreconf failed in $top" >&2
         exit 1
     }
