@@ -8,9 +8,10 @@
  *     JSON, base64url, SHA-256, RSA) against raw Nettle
  *     rsa_sha256_sign_digest_tr on the same key numbers, first on one
  *     thread, then on two threads at once so that both cores are busy.
- *     Rounds alternate which side runs first, so that a drift in machine
+ *     Short blocks of the two sides alternate, so that a drift in machine
  *     load hits both sides alike; each figure is the median over rounds.
- *     SCALE multiplies the signatures per round (1 = 100).
+ *     SCALE multiplies the signatures per round (1 = 100 per thread and
+ *     side).
  *
  *   bench-lib tokens STORE N AUD NOW
  *     Prints N distinct tokens signed by the store's active key, with
@@ -38,7 +39,10 @@
 #include "rsakey.h"
 #include "store.h"
 
-#define SIGNS_PER_ROUND 100
+/* Each side signs SIGNS_PER_BLOCK times in a block, BLOCKS_PER_ROUND
+ * (times SCALE) blocks a round, on every thread. */
+#define SIGNS_PER_BLOCK 10
+#define BLOCKS_PER_ROUND 10
 #define N_ROUNDS 9
 #define TOKEN_TTL 300
 
@@ -250,45 +254,49 @@ signs_time(const worker *proto, int n_threads)
     return (double)elapsed / (double)(proto->n_signs * n_threads);
 }
 
-/* Prints "lib_sign threads=N keyrot_us=... nettle_us=... ratio=...". */
+/* Prints "lib_sign threads=N keyrot_us=... nettle_us=... ratio=...".
+ * Each round alternates short blocks of the two sides, so that a change in
+ * machine load within the round falls on both alike; the figures are the
+ * medians over rounds of the time per signature and of the ratio. */
 static bool
 figure_print(const kr_rsakey *key, const char *kid, const raw_key *raw,
              int n_threads, long scale)
 {
-    worker proto = {.key = key, .kid = kid, .raw = raw,
-                    .n_signs = SIGNS_PER_ROUND * scale};
-    double keyrot_ns[N_ROUNDS], nettle_ns[N_ROUNDS];
-    double k, n;
+    worker proto = {.key = key, .kid = kid, .raw = raw, .n_signs = 1};
+    double keyrot_ns[N_ROUNDS], nettle_ns[N_ROUNDS], ratio[N_ROUNDS];
+    long n_blocks = BLOCKS_PER_ROUND * scale;
 
     /* One untimed signature of each warms caches and lazy GnuTLS state. */
-    proto.n_signs = 1;
     proto.use_keyrot = true;
     if (signs_time(&proto, 1) < 0)
         return false;
     proto.use_keyrot = false;
     if (signs_time(&proto, 1) < 0)
         return false;
-    proto.n_signs = SIGNS_PER_ROUND * scale;
+    proto.n_signs = SIGNS_PER_BLOCK;
 
     for (int r = 0; r < N_ROUNDS; r++) {
-        for (int side = 0; side < 2; side++) {
-            proto.use_keyrot = (side + r) % 2 == 0;
-            double ns = signs_time(&proto, n_threads);
+        double sum[2] = {0, 0};
 
+        for (long block = 0; block < 2 * n_blocks; block++) {
+            double ns;
+
+            proto.use_keyrot = block % 2 == (block / 2) % 2;
+            ns = signs_time(&proto, n_threads);
             if (ns < 0)
                 return false;
-            if (proto.use_keyrot)
-                keyrot_ns[r] = ns;
-            else
-                nettle_ns[r] = ns;
+            sum[proto.use_keyrot] += ns;
         }
+        keyrot_ns[r] = sum[1] / (double)n_blocks;
+        nettle_ns[r] = sum[0] / (double)n_blocks;
+        ratio[r] = sum[1] / sum[0];
     }
-    k = median(keyrot_ns, N_ROUNDS);
-    n = median(nettle_ns, N_ROUNDS);
+
     printf("lib_sign threads=%d signs=%ld rounds=%d keyrot_us=%.1f "
            "nettle_us=%.1f ratio=%.3f\n",
-           n_threads, proto.n_signs * n_threads, N_ROUNDS, k / 1000,
-           n / 1000, k / n);
+           n_threads, n_blocks * SIGNS_PER_BLOCK, N_ROUNDS,
+           median(keyrot_ns, N_ROUNDS) / 1000,
+           median(nettle_ns, N_ROUNDS) / 1000, median(ratio, N_ROUNDS));
     return true;
 }
 
