@@ -4,7 +4,8 @@
 # PKCS#1 and PKCS#8 PEM and DER, encrypted PKCS#8 and legacy encrypted
 # PKCS#1, SPKI, RSA PUBLIC KEY, certificate, private and public JWK. Each
 # must import with the same RFC 7638 thumbprint. Public forms give a
-# verify-only key that cannot sign until its private half is imported.
+# verify-only key that cannot sign or export a private key until its
+# private half is imported.
 # Each text repair imports with a warning. Each refusal gets its own
 # message and exit status and leaves the store's SQL dump unchanged.
 . "${TOP_SRCDIR:-.}/tests/cli/lib.sh"
@@ -138,7 +139,12 @@ kr sign --aud my-project
 expect_rc 4 "sign with a verify-only key"
 expect_err "the active key a has no private part in this store" \
     "sign names the missing private part"
-# 'export --private' of a verify-only key is left to the export tests.
+kr export a --private --out "$t_dir/a-private.pem"
+expect_rc 4 "export --private of a verify-only key"
+expect_err "a: this store holds no private part for this key \(verify-only\)" \
+    "export --private names the missing private part"
+[ ! -e "$t_dir/a-private.pem" ] && pass "no private key file is written" ||
+    fail "export --private wrote $t_dir/a-private.pem"
 
 for half in a-spki.der a-rsapub.pem a-cert.pem; do
     kr import "$k/$half" --kid a
