@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "b64.h"
 #include "jwk.h"
@@ -582,6 +583,14 @@ test_fixtures(void)
 
     if (dir == NULL || dir[0] == '\0') {
         tap_ok(1, "interop JWK Sets # SKIP KR_FIXTURES is not set");
+        return;
+    }
+
+    /* make check always sets KR_FIXTURES, to the folder beside the
+     * checkout, which a clone without that folder lacks. */
+    snprintf(path, sizeof(path), "%s/manifest.tsv", dir);
+    if (access(path, R_OK) != 0) {
+        tap_ok(1, "interop JWK Sets # SKIP no manifest.tsv in KR_FIXTURES");
         return;
     }
 
