@@ -195,10 +195,10 @@ class Bench:
     def node_module(self):
         """Return the jsonwebtoken module path, installing it if needed."""
         if not self.use_node:
-            self.notes.append("node jsonwebtoken: skipped (KR_BENCH_NODE=0).")
+            self.notes.append("node jsonwebtoken, because KR_BENCH_NODE=0.")
             return None
         if shutil.which("node") is None or shutil.which("npm") is None:
-            self.notes.append("node jsonwebtoken: skipped, node or npm is "
+            self.notes.append("node jsonwebtoken, because node or npm is "
                               "not installed.")
             return None
         prefix = os.path.join(self.cache, "node")
@@ -216,8 +216,8 @@ class Bench:
             if result is None or result.returncode != 0:
                 reason = ("timed out" if result is None else
                           (result.stderr.strip().splitlines() or ["?"])[-1])
-                self.notes.append("node jsonwebtoken: skipped, npm install "
-                                  "failed: %s" % reason)
+                self.notes.append("node jsonwebtoken, because npm install "
+                                  "failed: %s." % reason)
                 return None
         with open(os.path.join(module, "package.json")) as f:
             self.results["jsonwebtoken_version"] = json.load(f)["version"]
@@ -240,14 +240,14 @@ class Bench:
                                        "-k", self.jose_key(), "-s", header,
                                        "-c", "-o", "-"]
         else:
-            self.notes.append("jose: skipped, the jose command is not "
+            self.notes.append("jose, because the jose command is not "
                               "installed (Debian package jose).")
         if subprocess.run([PEER_PYTHON, "-c", "import jwt"],
                           capture_output=True).returncode == 0:
             signers["PyJWT"] = [PEER_PYTHON, "-c", PYJWT_ONE_LINER, self.pem,
                                 KID, AUD]
         else:
-            self.notes.append("PyJWT: skipped, %s cannot import jwt (Debian "
+            self.notes.append("PyJWT, because %s cannot import jwt (Debian "
                               "package python3-jwt)." % PEER_PYTHON)
         module = self.node_module()
         if module is not None:
@@ -402,7 +402,8 @@ class Bench:
 
     def callgrind(self, small, large):
         if shutil.which("valgrind") is None:
-            self.notes.append("callgrind: skipped, valgrind is not installed.")
+            self.notes.append("instruction counts, because valgrind is not "
+                              "installed.")
             return
         log("counting instructions with callgrind")
         floor, _ = self.instructions([self.bin["floor-sign"], self.pem, KID,
@@ -506,7 +507,7 @@ class Bench:
             "",
         ]
         if self.notes:
-            lines += ["Skipped: " + " ".join(self.notes), ""]
+            lines += ["Not measured: " + " ".join(self.notes), ""]
         lines += self.report_start_costs()
         return lines
 
@@ -695,6 +696,10 @@ class Bench:
             if shutil.which("hyperfine") is None:
                 raise SystemExit("bench: hyperfine is not installed (Debian "
                                  "package hyperfine)")
+            for program in [self.keyrot] + list(self.bin.values()):
+                if not os.access(program, os.X_OK):
+                    raise SystemExit("bench: %s is missing; run `make bench`,"
+                                     " which builds it" % program)
             small = self.small_store()
             large = self.large_store()
             signers = self.signers(small)
@@ -717,7 +722,16 @@ def main():
     parser.add_argument("--builddir", default=".")
     parser.add_argument("--srcdir", default=".")
     parser.add_argument("--doc", default="docs/BENCHMARKS.md")
-    Bench(parser.parse_args()).main()
+    try:
+        Bench(parser.parse_args()).main()
+    except subprocess.CalledProcessError as e:
+        stderr = e.stderr or ""
+        if isinstance(stderr, bytes):
+            stderr = stderr.decode(errors="replace")
+        detail = stderr.strip().splitlines()
+        raise SystemExit("bench: %s failed with exit status %d%s"
+                         % (" ".join(map(str, e.cmd)), e.returncode,
+                            ": " + detail[-1] if detail else ""))
 
 
 if __name__ == "__main__":
