@@ -256,7 +256,7 @@ signs_time(const worker *proto, int n_threads)
 
 /* Prints "lib_sign threads=N keyrot_us=... nettle_us=... ratio=...".
  * Each round alternates short blocks of the two sides, so that a change in
- * machine load within the round falls on both alike; the figures are the
+ * machine load within the round falls on both alike. The figures are the
  * medians over rounds of the time per signature and of the ratio. */
 static bool
 figure_print(const kr_rsakey *key, const char *kid, const raw_key *raw,
