@@ -48,10 +48,17 @@ static const char usage[] =
     "iat_in_future, lifetime_too_long, aud_mismatch.\n";
 
 /* A key looked up once per run, with the verdict of its state. */
+/* How long a batch trusts a key's state before reading it again, so that
+ * a revocation or rotation by another process reaches a long stream. */
+#define KEY_STATE_TTL_SECONDS 5
+
+/* A key looked up during this run. */
 typedef struct cached_key {
     char kid[KR_KID_SIZE];
-    kr_rsakey *key;    /* NULL when refused */
-    kr_reason refusal; /* why, when key is NULL */
+    kr_rsakey *key;     /* public key; NULL when unknown */
+    bool has_info;      /* store lookups: info holds the key's record */
+    kr_key_info info;
+    time_t looked_up;   /* wall clock of the last store lookup */
 } cached_key;
 
 typedef struct resolver {
@@ -65,30 +72,47 @@ typedef struct resolver {
     time_t usage_flushed;  /* when usage was last written */
 } resolver;
 
+/* (Re)reads entry's record and public key from the store. */
 static kr_code
-store_lookup(resolver *r, const char *kid, cached_key *entry, kr_error *err)
+store_lookup(resolver *r, cached_key *entry, kr_error *err)
 {
-    kr_key_info info;
     kr_error lookup_err = {0};
     kr_code rc;
 
-    rc = kr_store_key_get(r->store, kid, &info, &lookup_err);
-    if (rc == KR_E_NOTFOUND) {
-        entry->refusal = KR_REASON_KID_UNKNOWN;
+    kr_rsakey_free(entry->key);
+    entry->key = NULL;
+    entry->has_info = false;
+    entry->looked_up = time(NULL);
+
+    rc = kr_store_key_get(r->store, entry->kid, &entry->info, &lookup_err);
+    if (rc == KR_E_NOTFOUND)
         return KR_OK;
-    }
     if (rc != KR_OK)
         return kr_error_set(err, rc, "%s", lookup_err.msg);
+    entry->has_info = true;
 
-    if (info.state == KR_STATE_REVOKED) {
-        entry->refusal = KR_REASON_KEY_REVOKED;
+    if (!kr_lifecycle_verifies(&entry->info, r->now))
         return KR_OK;
-    }
-    if (!kr_lifecycle_verifies(&info, r->now)) {
-        entry->refusal = KR_REASON_KEY_RETIRED;
-        return KR_OK;
-    }
-    return kr_store_key_load_public(r->store, kid, &entry->key, err);
+    return kr_store_key_load_public(r->store, entry->kid, &entry->key, err);
+}
+
+/* Judges a cached key at the current clock: its deadline may have passed
+ * since it was looked up. */
+static void
+entry_judge(const resolver *r, const cached_key *entry, const kr_rsakey **key,
+            kr_reason *refusal)
+{
+    *key = NULL;
+    if (entry->has_info && entry->info.state == KR_STATE_REVOKED)
+        *refusal = KR_REASON_KEY_REVOKED;
+    else if (entry->has_info && !kr_lifecycle_verifies(&entry->info, r->now))
+        *refusal = KR_REASON_KEY_RETIRED;
+    else if (entry->key == NULL)
+        *refusal = KR_REASON_KID_UNKNOWN;
+    else
+        *key = entry->key;
+    if (*key != NULL)
+        *refusal = KR_REASON_NONE;
 }
 
 static kr_code
@@ -96,42 +120,39 @@ resolve(void *ctx, const char *kid, const kr_rsakey **key, kr_reason *refusal,
         kr_error *err)
 {
     resolver *r = ctx;
-    cached_key *entry, *grown;
-    kr_code rc = KR_OK;
+    cached_key *entry = NULL, *grown;
+    kr_code rc;
 
-    for (size_t i = 0; i < r->n_cache; i++) {
-        if (strcmp(r->cache[i].kid, kid) == 0) {
-            *key = r->cache[i].key;
-            *refusal = r->cache[i].refusal;
-            return KR_OK;
-        }
+    for (size_t i = 0; i < r->n_cache && entry == NULL; i++) {
+        if (strcmp(r->cache[i].kid, kid) == 0)
+            entry = &r->cache[i];
     }
 
-    grown = realloc(r->cache, (r->n_cache + 1) * sizeof(*grown));
-    if (grown == NULL)
-        return kr_error_set(err, KR_E_SYSTEM, "out of memory");
-    r->cache = grown;
-    entry = &r->cache[r->n_cache];
-    memset(entry, 0, sizeof(*entry));
-    snprintf(entry->kid, sizeof(entry->kid), "%s", kid);
-    entry->refusal = KR_REASON_KID_UNKNOWN;
+    if (entry == NULL) {
+        grown = realloc(r->cache, (r->n_cache + 1) * sizeof(*grown));
+        if (grown == NULL)
+            return kr_error_set(err, KR_E_SYSTEM, "out of memory");
+        r->cache = grown;
+        entry = &r->cache[r->n_cache++];
+        memset(entry, 0, sizeof(*entry));
+        snprintf(entry->kid, sizeof(entry->kid), "%s", kid);
 
-    if (r->store != NULL) {
-        rc = store_lookup(r, kid, entry, err);
-        if (rc != KR_OK)
-            return rc;
-    } else {
-        for (size_t i = 0; i < r->n_jwks; i++) {
+        for (size_t i = 0; r->store == NULL && i < r->n_jwks; i++) {
             if (strcmp(r->jwks[i].kid, kid) == 0)
                 entry->key = r->jwks[i].key;
         }
+        entry->looked_up = 0;
     }
-    if (entry->key != NULL)
-        entry->refusal = KR_REASON_NONE;
-    r->n_cache++;
 
-    *key = entry->key;
-    *refusal = entry->refusal;
+    if (r->store != NULL
+        && (entry->looked_up == 0
+            || time(NULL) - entry->looked_up >= KEY_STATE_TTL_SECONDS)) {
+        rc = store_lookup(r, entry, err);
+        if (rc != KR_OK)
+            return rc;
+    }
+
+    entry_judge(r, entry, key, refusal);
     return KR_OK;
 }
 
@@ -269,10 +290,9 @@ stream_check(kr_cli *cli, resolver *r, const kr_verify_params *params)
         n_tokens++;
 
         /* A stream may run for hours: without --now, each token is judged,
-         * and its usage counted, at the time it arrives.
-         * NOTE: a key's state is still judged once, at its first token
-         * (the resolver's cache), so a retiring key that passes its
-         * deadline during a stream keeps verifying until the stream ends. */
+         * and its usage counted, at the time it arrives; the resolver
+         * judges key deadlines at that time too and rereads key states
+         * every KEY_STATE_TTL_SECONDS. */
         step_params = *params;
         if (!cli->ctx.now_overridden) {
             cli->ctx.now = (int64_t)time(NULL);
