@@ -46,7 +46,7 @@ cmd_jwks(kr_cli *cli, int argc, char **argv)
                         argv[optind]);
 
     if (cli_store_open(cli, &store, &err) != KR_OK
-        || kr_store_key_list(store, &keys, &n_keys, &err) != KR_OK) {
+        || kr_store_key_list_published(store, &keys, &n_keys, &err) != KR_OK) {
         status = cli_report(cli, &err, NULL);
         goto out;
     }

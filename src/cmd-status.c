@@ -171,7 +171,8 @@ cmd_status(kr_cli *cli, int argc, char **argv)
 
     if (cli_store_open(cli, &store, &err) != KR_OK
         || kr_store_policy_get(store, &policy, &err) != KR_OK
-        || kr_store_key_list(store, &keys, &n_keys, &err) != KR_OK) {
+        || kr_store_key_list_published(store, &keys, &n_keys, &err)
+               != KR_OK) {
         status = cli_report(cli, &err, NULL);
         goto out;
     }

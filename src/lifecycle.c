@@ -178,7 +178,7 @@ jwks_kids(kr_store *store, char (*kids)[KR_KID_SIZE], size_t *n_listed,
 
     *n_listed = 0;
     *n_total = 0;
-    rc = kr_store_key_list(store, &keys, &n_keys, err);
+    rc = kr_store_key_list_published(store, &keys, &n_keys, err);
     if (rc != KR_OK)
         return rc;
 

@@ -180,10 +180,16 @@ static const char schema_v3[] =
     "ALTER TABLE keys ADD COLUMN private_encrypted INTEGER NOT NULL"
     "  DEFAULT 0 CHECK (private_encrypted IN (0, 1));";
 
+/* Lookups by state (the JWKS, due retirements) stay cheap in a store that
+ * has accumulated thousands of retired keys. */
+static const char schema_v4[] =
+    "CREATE INDEX keys_by_state ON keys (state, retire_after);";
+
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
     schema_v3,
+    schema_v4,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -744,12 +744,10 @@ kr_store_active_get(kr_store *store, kr_key_info *info, kr_error *err)
     return rc;
 }
 
-kr_code
-kr_store_key_list(kr_store *store, kr_key_info **keys, size_t *n_keys,
-                  kr_error *err)
+static kr_code
+key_list(kr_store *store, const char *sql, kr_key_info **keys,
+         size_t *n_keys, kr_error *err)
 {
-    static const char sql[] =
-        "SELECT " KEY_COLUMNS " FROM keys ORDER BY created_at, rowid";
     sqlite3_stmt *stmt = NULL;
     kr_key_info *list = NULL;
     size_t n = 0, cap = 0;
@@ -790,6 +788,28 @@ out:
     free(list);
     sqlite3_finalize(stmt);
     return rc;
+}
+
+kr_code
+kr_store_key_list(kr_store *store, kr_key_info **keys, size_t *n_keys,
+                  kr_error *err)
+{
+    return key_list(store,
+                    "SELECT " KEY_COLUMNS " FROM keys ORDER BY created_at, rowid",
+                    keys, n_keys, err);
+}
+
+kr_code
+kr_store_key_list_published(kr_store *store, kr_key_info **keys,
+                            size_t *n_keys, kr_error *err)
+{
+    /* The keys_by_state index keeps this independent of how many retired
+     * and revoked keys the store has accumulated. */
+    return key_list(store,
+                    "SELECT " KEY_COLUMNS " FROM keys"
+                    " WHERE state IN ('pending', 'active', 'retiring')"
+                    " ORDER BY created_at, rowid",
+                    keys, n_keys, err);
 }
 
 static kr_code

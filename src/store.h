@@ -151,6 +151,12 @@ kr_code kr_store_active_get(kr_store *store, kr_key_info *info,
 kr_code kr_store_key_list(kr_store *store, kr_key_info **keys,
                           size_t *n_keys, kr_error *err);
 
+/* Lists the keys in pending, active or retiring state, the candidates for
+ * the JWKS, oldest first; the caller still applies retiring deadlines
+ * (kr_lifecycle_verifies). *keys is for free(). */
+kr_code kr_store_key_list_published(kr_store *store, kr_key_info **keys,
+                                    size_t *n_keys, kr_error *err);
+
 /* Loads a key's material: the private part when the store has it, else
  * the public key. *key is for kr_rsakey_free(). */
 kr_code kr_store_key_load(kr_store *store, const char *kid, kr_rsakey **key,
