@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The keystore on SQLite: opening and creating the file, transactions,
- * key rows, policy, usage counters and the hash-chained audit log. Every
- * value goes through sqlite3_bind_*; SQL text sits next to its one user.
- * Lifecycle decisions are lifecycle.c's; this file only reads and writes.
+ * key rows and policy. The audit chain is in store-audit.c and the usage
+ * counters in store-usage.c. Every value goes through sqlite3_bind_*, and
+ * SQL text sits next to its one user. Lifecycle decisions are made in
+ * lifecycle.c, so this file only reads and writes.
  */
 #include "config.h"
 
