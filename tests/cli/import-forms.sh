@@ -11,9 +11,13 @@
 . "${TOP_SRCDIR:-.}/tests/cli/lib.sh"
 need_tool openssl
 need_tool sqlite3
-need_tool python3
+# Debian's python3 (python3-cryptography) is the one the build installs;
+# another python3 earlier on PATH may lack its modules.
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=python3
+need_tool "$PYTHON"
 need_tool iconv
-python3 -c 'import cryptography' 2>/dev/null || {
+"$PYTHON" -c 'import cryptography' 2>/dev/null || {
     echo "SKIP: python3-cryptography is not installed"
     exit 77
 }
@@ -48,7 +52,7 @@ openssl req -x509 -new -key "$k/a-pkcs1.pem" -subj /CN=keyrot-test -days 2 \
 
 # The private and public JWK of the same key, written by python3
 # cryptography from the PEM.
-python3 - "$k/a-pkcs1.pem" "$k/a-private.jwk" "$k/a-public.jwk" <<'EOF' || exit 99
+"$PYTHON" - "$k/a-pkcs1.pem" "$k/a-private.jwk" "$k/a-public.jwk" <<'EOF' || exit 99
 import base64, json, sys
 from cryptography.hazmat.primitives import serialization
 def b64(n):
@@ -65,7 +69,7 @@ json.dump(public, open(sys.argv[3], "w"))
 EOF
 
 # The thumbprint every form must give, computed by python3 from the PEM.
-thumb=$(python3 - "$k/a-pkcs1.pem" <<'EOF'
+thumb=$("$PYTHON" - "$k/a-pkcs1.pem" <<'EOF'
 import base64, hashlib, json, sys
 from cryptography.hazmat.primitives import serialization
 with open(sys.argv[1], "rb") as f:
@@ -197,7 +201,7 @@ tr '\n' ' ' <"$pem" >"$k/spaces.pem"
 repair spaces.pem "restored the line breaks"
 awk '{ printf "%s\\n", $0 }' "$pem" >"$k/escaped.pem"
 repair escaped.pem "escaped line breaks"
-python3 -c 'import json, sys; print(json.dumps({"type": "service_account", "private_key": open(sys.argv[1]).read()}))' \
+"$PYTHON" -c 'import json, sys; print(json.dumps({"type": "service_account", "private_key": open(sys.argv[1]).read()}))' \
     "$k/a-pkcs8.pem" >"$k/in-json.json"
 repair in-json.json "escaped line breaks"
 
@@ -212,7 +216,7 @@ openssl genpkey -algorithm ed25519 -out "$k/ed25519.pem" 2>/dev/null ||
 iconv -f UTF-8 -t UTF-16 "$pem" >"$k/utf16-bom.pem" || exit 99
 iconv -f UTF-8 -t UTF-16LE "$pem" >"$k/utf16le.pem" || exit 99
 cat "$pem" "$k/b.pem" >"$k/two.pem"
-python3 -c 'import json; print(json.dumps({"kty": "EC", "crv": "P-256", "kid": "ec", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}))' \
+"$PYTHON" -c 'import json; print(json.dumps({"kty": "EC", "crv": "P-256", "kid": "ec", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}))' \
     >"$k/ec.jwk"
 
 # A public key with exponent E and key a's modulus, as RSA PUBLIC KEY PEM.

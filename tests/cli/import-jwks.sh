@@ -6,8 +6,12 @@
 . "${TOP_SRCDIR:-.}/tests/cli/lib.sh"
 need_tool openssl
 need_tool sqlite3
-need_tool python3
-python3 -c 'import cryptography' 2>/dev/null || {
+# Debian's python3 (python3-cryptography) is the one the build installs;
+# another python3 earlier on PATH may lack its modules.
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=python3
+need_tool "$PYTHON"
+"$PYTHON" -c 'import cryptography' 2>/dev/null || {
     echo "SKIP: python3-cryptography is not installed"
     exit 77
 }
@@ -17,7 +21,7 @@ mkdir "$k" || exit 99
 
 # Writes K.pem (PKCS#8) and K.public.jwk / K.private.jwk (kid K) for each
 # name, with the given modulus size.
-python3 - "$k" <<'EOF' || exit 99
+"$PYTHON" - "$k" <<'EOF' || exit 99
 import base64, json, sys
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -47,7 +51,7 @@ EOF
 jwks() {
     jwks_out=$1
     shift
-    python3 - "$k" "$@" >"$jwks_out" <<'EOF' || exit 99
+    "$PYTHON" - "$k" "$@" >"$jwks_out" <<'EOF' || exit 99
 import json, sys
 keys = []
 for m in sys.argv[2:]:
@@ -141,7 +145,7 @@ kr import "$k/x.pem" --kid x
 expect_rc 0 "import key x from PEM"
 
 # The clash is the last key, so the new key before it must not stay.
-python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); j["kid"] = "x"; print(json.dumps(j))' \
+"$PYTHON" -c 'import json, sys; j = json.load(open(sys.argv[1])); j["kid"] = "x"; print(json.dumps(j))' \
     "$k/four.public.jwk" >"$k/four-as-x.jwk"
 jwks "$t_dir/clash-kid.json" five.public.jwk "$(cat "$k/four-as-x.jwk")"
 refused 4 "clash-kid.json: kid x: kid x already exists with other key material" \
@@ -151,7 +155,7 @@ jwks "$t_dir/small.json" three.public.jwk small.public.jwk
 refused 5 'small.json: JWK Set keys\[1\] \(kid "small"\): RSA key is 1024 bits; at least 2048 are required' \
     "a set with a 1024-bit key" "$t_dir/small.json"
 
-python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); j["kid"] = "x-again"; print(json.dumps(j))' \
+"$PYTHON" -c 'import json, sys; j = json.load(open(sys.argv[1])); j["kid"] = "x-again"; print(json.dumps(j))' \
     "$k/x.public.jwk" >"$k/x-again.jwk"
 jwks "$t_dir/clash-material.json" five.public.jwk "$(cat "$k/x-again.jwk")"
 refused 4 "kid x-again: the same key material is already registered as kid x" \

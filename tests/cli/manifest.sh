@@ -17,7 +17,10 @@
 need_fixtures
 need_tool sqlite3
 need_tool openssl
-need_tool python3
+# Prefer Debian's python3, which the build installs, to others on PATH.
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=python3
+need_tool "$PYTHON"
 
 MANIFEST=$KR_FIXTURES/manifest.tsv
 VSTORE=$t_dir/verifier.db # every "import ok" key, as the manifest assumes
@@ -369,7 +372,7 @@ check_token_row() {
 # The (kid, kty, n, e) of every key in two JWK Sets must agree, in any
 # order and whatever other members they carry.
 jwks_same_keys() {
-    python3 - "$1" "$2" <<'EOF'
+    "$PYTHON" - "$1" "$2" <<'EOF'
 import json, sys
 def keys(path):
     with open(path) as f:
