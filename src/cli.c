@@ -289,6 +289,8 @@ cli_key_json(const kr_key_info *info)
     json_object_set_new(obj, "retired_at", time_json(info->retired_at));
     json_object_set_new(obj, "revoked_at", time_json(info->revoked_at));
     json_object_set_new(obj, "purged_at", time_json(info->purged_at));
+    json_object_set_new(obj, "private_encrypted",
+                        json_boolean(info->private_encrypted));
     if (info->revoke_reason[0] != '\0')
         json_object_set_new(obj, "revoke_reason",
                             json_string(info->revoke_reason));

@@ -15,7 +15,8 @@ static const char list_usage[] =
     "Usage: keyrot list\n"
     "\n"
     "Lists every key: kid, state, size, whether this store holds its\n"
-    "private part, creation and activation times, the retiring deadline,\n"
+    "private part (\"encrypted\" when under the store passphrase),\n"
+    "creation and activation times, the retiring deadline,\n"
     "and the RFC 7638 thumbprint. Times are UTC. With --json, prints one\n"
     "JSON array of key objects (times as Unix seconds, null when unset).\n";
 
@@ -55,7 +56,7 @@ args_parse(kr_cli *cli, int argc, char **argv, const char *usage,
 static void
 table_print(const kr_key_info *keys, size_t n_keys)
 {
-    printf("%-28s %-9s %5s %-7s %-20s %-20s %-20s %s\n", "KID", "STATE",
+    printf("%-28s %-9s %5s %-9s %-20s %-20s %-20s %s\n", "KID", "STATE",
            "BITS", "PRIVATE", "CREATED", "ACTIVATED", "RETIRE_AFTER",
            "THUMBPRINT");
     for (size_t i = 0; i < n_keys; i++) {
@@ -66,8 +67,11 @@ table_print(const kr_key_info *keys, size_t n_keys)
         kr_time_format(k->activated_at, activated, sizeof(activated));
         kr_time_format(k->state == KR_STATE_RETIRING ? k->retire_after : 0,
                        deadline, sizeof(deadline));
-        printf("%-28s %-9s %5u %-7s %-20s %-20s %-20s %s\n", k->kid,
-               kr_state_name(k->state), k->bits, k->has_private ? "yes" : "no",
+        printf("%-28s %-9s %5u %-9s %-20s %-20s %-20s %s\n", k->kid,
+               kr_state_name(k->state), k->bits,
+               !k->has_private         ? "no"
+               : k->private_encrypted ? "encrypted"
+                                      : "yes",
                created, activated, deadline, k->thumbprint);
     }
 }
@@ -160,8 +164,10 @@ cmd_show(kr_cli *cli, int argc, char **argv)
     printf("%-15s RSA %u\n", "key:", info.bits);
     printf("%-15s %s\n", "thumbprint:", info.thumbprint);
     printf("%-15s %s\n", "private part:",
-           info.has_private ? "yes"
-                            : (info.purged_at ? "purged" : "no (verify-only)"));
+           info.private_encrypted ? "yes, encrypted at rest"
+           : info.has_private     ? "yes"
+           : info.purged_at       ? "purged"
+                                  : "no (verify-only)");
     printf("%-15s %s\n", "origin:", info.origin);
     show_time("created:", info.created_at);
     show_time("activated:", info.activated_at);

@@ -644,7 +644,8 @@ kr_store_policy_set(kr_store *store, const char *name, const char *value,
 #define KEY_COLUMNS                                                         \
     "kid, state, bits, thumbprint, private_der IS NOT NULL, origin,"       \
     " created_at, activated_at, deactivated_at, retire_after, retired_at," \
-    " revoked_at, purged_at, revoke_reason"
+    " revoked_at, purged_at, revoke_reason,"                              \
+    " private_der IS NOT NULL AND private_encrypted = 1"
 
 static void
 copy_text(char *out, size_t out_size, const unsigned char *text)
@@ -678,6 +679,7 @@ key_row_read(kr_store *store, sqlite3_stmt *stmt, kr_key_info *info,
     info->purged_at = sqlite3_column_int64(stmt, 12);
     copy_text(info->revoke_reason, sizeof(info->revoke_reason),
               sqlite3_column_text(stmt, 13));
+    info->private_encrypted = sqlite3_column_int(stmt, 14) != 0;
     (void)store;
     return KR_OK;
 }
@@ -923,12 +925,84 @@ out:
     return rc;
 }
 
+/* Keeps one store passphrase per store: once a private key is encrypted at
+ * rest, a new private part is stored only under a passphrase that opens
+ * that key. Without this, a cron job run without the passphrase would add
+ * a plaintext signing key, or a typo would split the store between two
+ * passphrases. */
+static kr_code
+at_rest_check(kr_store *store, kr_error *err)
+{
+    static const char sql[] =
+        "SELECT kid, private_der FROM keys"
+        " WHERE private_encrypted = 1 AND private_der IS NOT NULL LIMIT 1";
+    const char *passphrase = store->ctx->store_passphrase;
+    sqlite3_stmt *stmt = NULL;
+    kr_rsakey *probe = NULL;
+    kr_error probe_err = {0};
+    char kid[KR_KID_SIZE];
+    uint8_t *der = NULL;
+    size_t der_len = 0;
+    int step;
+    kr_code rc;
+
+    rc = prepare(store, sql, &stmt, err);
+    if (rc != KR_OK)
+        return rc;
+    step = sqlite3_step(stmt);
+    if (step == SQLITE_DONE)
+        goto out;
+    if (step != SQLITE_ROW) {
+        rc = kr_store_sql_error(store, "reading a key", err);
+        goto out;
+    }
+
+    copy_text(kid, sizeof(kid), sqlite3_column_text(stmt, 0));
+    if (passphrase == NULL) {
+        rc = kr_error_set(err, KR_E_REFUSED,
+                          "this store keeps private keys encrypted at rest "
+                          "(kid %s is); give the store passphrase so that "
+                          "the new private key is encrypted too",
+                          kid);
+        goto out;
+    }
+
+    der_len = (size_t)sqlite3_column_bytes(stmt, 1);
+    der = malloc(der_len ? der_len : 1);
+    if (der == NULL) {
+        rc = kr_error_set(err, KR_E_SYSTEM, "out of memory");
+        goto out;
+    }
+    memcpy(der, sqlite3_column_blob(stmt, 1), der_len);
+    if (kr_rsakey_from_pkcs8_der_encrypted(der, der_len, passphrase, &probe,
+                                           &probe_err)
+        != KR_OK)
+        rc = kr_error_set(err, KR_E_REFUSED,
+                          "the store passphrase does not open the private "
+                          "key of kid %s; every key of a store is encrypted "
+                          "under the same passphrase",
+                          kid);
+
+out:
+    kr_rsakey_free(probe);
+    if (der != NULL) {
+        gnutls_memset(der, 0, der_len);
+        free(der);
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 /* Encodes key's private part in the store's format: PKCS#8 DER, encrypted
  * under the store passphrase when one is set. *der is for wipe and free(). */
 static kr_code
 private_encode(kr_store *store, const kr_rsakey *key, uint8_t **der,
                size_t *der_len, kr_error *err)
 {
+    kr_code rc = at_rest_check(store, err);
+
+    if (rc != KR_OK)
+        return rc;
     if (store->ctx->store_passphrase != NULL)
         return kr_rsakey_export_encrypted(key, store->ctx->store_passphrase,
                                           der, der_len, err);

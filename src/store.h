@@ -83,6 +83,7 @@ typedef struct kr_key_info {
     unsigned bits;
     char thumbprint[KR_THUMBPRINT_SIZE];
     bool has_private;
+    bool private_encrypted; /* stored under the store passphrase */
     char origin[16]; /* "generated", "imported" or "jwks" */
     int64_t created_at;
     int64_t activated_at;   /* most recent activation */

@@ -62,6 +62,33 @@ expect_rc 0 "export --private with the passphrase"
 a=$(openssl rsa -in "$t_dir/out.pem" -noout -modulus 2>/dev/null)
 [ "$a" = "$b" ] && pass "the export is the plain key" || fail "the export differs"
 
+kr list
+expect_out "^sealed +active +2048 +encrypted" "list marks the key encrypted"
+kr --json show sealed
+expect_out '"private_encrypted":true' "show --json marks the key encrypted"
+
+# Regression: a rotate from cron without the passphrase stored its new
+# signing key in plaintext, and a mistyped passphrase split the store
+# between two passphrases. Both are refused now and change nothing.
+dump_store "$t_dir/before.sql"
+kr rotate --kid cron-key
+expect_rc 4 "rotate without the passphrase in an encrypted store"
+expect_err "keeps private keys encrypted at rest" "rotate without the passphrase"
+kr generate --kid plain-key
+expect_rc 4 "generate without the passphrase in an encrypted store"
+kr import "$t_dir/key.pem" --kid sealed
+expect_rc 0 "re-importing the same key needs no passphrase"
+openssl genrsa -out "$t_dir/key2.pem" 2048 2>/dev/null || exit 99
+kr --store-passphrase-file "$t_dir/wrong.pass" import "$t_dir/key2.pem" --kid second
+expect_rc 4 "import under a different passphrase"
+expect_err "does not open the private key of kid sealed" "import under a different passphrase"
+expect_unchanged "$t_dir/before.sql" "refused at-rest changes"
+
+kr --store-passphrase-file "$t_dir/store.pass" import "$t_dir/key2.pem" --kid second
+expect_rc 0 "import under the store passphrase"
+kr --json show second
+expect_out '"private_encrypted":true' "the second key is encrypted too"
+
 if grep -q "correct horse" "$STORE" "$STORE-wal" 2>/dev/null; then
     fail "the passphrase is in the store files"
 else
