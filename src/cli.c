@@ -60,6 +60,16 @@ cli_warn(const kr_cli *cli, const char *fmt, ...)
 }
 
 void
+cli_note(const kr_cli *cli, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    message_print(cli, "note: ", fmt, ap);
+    va_end(ap);
+}
+
+void
 cli_warnings_print(const kr_cli *cli, const kr_warnings *w,
                    const char *subject)
 {

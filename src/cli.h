@@ -41,6 +41,11 @@ int cli_report(const kr_cli *cli, const kr_error *err, const char *subject);
 void cli_warn(const kr_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Prints "keyrot: COMMAND: note: message" on stderr: something the
+ * command did that its data on stdout does not show. */
+void cli_note(const kr_cli *cli, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Prints every warning, prefixed by subject (may be NULL). */
 void cli_warnings_print(const kr_cli *cli, const kr_warnings *w,
                         const char *subject);

@@ -16,7 +16,9 @@ static const char usage[] =
     "Usage: keyrot generate [--kid KID] [--bits N] [--activate]\n"
     "\n"
     "Generates a new RSA key pair (e = 65537) and registers it as pending,\n"
-    "so that verifiers can learn it before it signs. Prints the kid.\n"
+    "so that verifiers can learn it before it signs. Prints the kid on\n"
+    "stdout; with --activate, the state changes go to stderr as notes (or\n"
+    "into the --json object as \"transitions\").\n"
     "\n"
     "  --kid KID    key ID, 1-128 characters of A-Z a-z 0-9 . _ -\n"
     "               (default: k-YYYYMMDD- and the first 8 characters of the\n"
@@ -49,16 +51,17 @@ cmd_kid_default(const kr_cli *cli, const kr_rsakey *key,
 /* Generates, stores and optionally activates a key. */
 int
 cmd_generate_run(kr_cli *cli, kr_store *store, const char *kid_arg,
-                 long bits, bool activate, char kid_out[KR_KID_SIZE])
+                 long bits, bool activate, char kid_out[KR_KID_SIZE],
+                 kr_plan *plan)
 {
     kr_rsakey *key = NULL;
     kr_error err = {0};
     const kr_rotate_options rotate = {.overlap = -1, .if_older_than = -1};
     kr_add_outcome outcome;
-    kr_plan plan;
     kr_code rc;
     int status = 0;
 
+    memset(plan, 0, sizeof(*plan));
     if (kr_rsakey_generate((unsigned)bits, &key, &err) != KR_OK) {
         status = cli_report(cli, &err, NULL);
         goto out;
@@ -71,7 +74,7 @@ cmd_generate_run(kr_cli *cli, kr_store *store, const char *kid_arg,
     /* With --activate the key is added and activated in one transaction,
      * as rotate does, so no other process sees it pending. */
     if (activate)
-        rc = kr_lifecycle_rotate(store, key, kid_out, &rotate, &plan, &err);
+        rc = kr_lifecycle_rotate(store, key, kid_out, &rotate, plan, &err);
     else
         rc = kr_store_key_add(store, key, kid_out, "generated", &outcome,
                               &err);
@@ -102,7 +105,9 @@ cmd_generate(kr_cli *cli, int argc, char **argv)
     kr_store *store = NULL;
     kr_key_info info;
     kr_policy policy;
+    kr_plan plan;
     kr_error err = {0};
+    json_t *obj;
     char *end;
     int opt, status = 0;
 
@@ -154,18 +159,26 @@ cmd_generate(kr_cli *cli, int argc, char **argv)
         goto out;
     }
 
-    status = cmd_generate_run(cli, store, kid_arg, bits, activate, kid);
+    status = cmd_generate_run(cli, store, kid_arg, bits, activate, kid,
+                              &plan);
     if (status != 0)
         goto out;
 
+    /* stdout carries only the kid, for scripts; what --activate did to
+     * the previously active key goes to stderr. */
     if (cli->json) {
         if (kr_store_key_get(store, kid, &info, &err) != KR_OK) {
             status = cli_report(cli, &err, NULL);
             goto out;
         }
-        cli_json_print(cli_key_json(&info), false);
+        obj = cli_key_json(&info);
+        if (activate)
+            json_object_set_new(obj, "transitions",
+                                cmd_plan_transitions_json(&plan));
+        cli_json_print(obj, false);
     } else {
         printf("%s\n", kid);
+        cmd_plan_notes_print(cli, &plan);
     }
 
 out:

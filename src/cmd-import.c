@@ -31,7 +31,10 @@ static const char usage[] =
     "  --passphrase-file F   passphrase for an encrypted key; one final line\n"
     "                        end is dropped. Default: the file named by\n"
     "                        $KEYROT_PASSPHRASE_FILE\n"
-    "  --activate            make it the active key at once\n";
+    "  --activate            make it the active key at once; the previous\n"
+    "                        active key becomes retiring for the policy's\n"
+    "                        overlap. The state changes go to stderr as\n"
+    "                        notes (with --json, into \"transitions\")\n";
 
 typedef struct import_args {
     const char *file;
@@ -122,15 +125,20 @@ outcome_text(kr_add_outcome outcome)
     return "?";
 }
 
+/* Prints the imported key; with --activate (plan not NULL), also the
+ * state changes, as notes on stderr or as "transitions" in JSON. */
 static void
 result_print(const kr_cli *cli, const kr_key_info *info,
-             kr_add_outcome outcome)
+             kr_add_outcome outcome, const kr_plan *plan)
 {
     json_t *obj;
 
     if (cli->json) {
         obj = cli_key_json(info);
         json_object_set_new(obj, "outcome", json_string(outcome_text(outcome)));
+        if (plan != NULL)
+            json_object_set_new(obj, "transitions",
+                                cmd_plan_transitions_json(plan));
         cli_json_print(obj, false);
         return;
     }
@@ -139,6 +147,8 @@ result_print(const kr_cli *cli, const kr_key_info *info,
            info->has_private ? "with private key"
                              : "verify-only (no private key)",
            info->thumbprint);
+    if (plan != NULL)
+        cmd_plan_notes_print(cli, plan);
 }
 
 int
@@ -210,7 +220,7 @@ cmd_import(kr_cli *cli, int argc, char **argv)
         status = cli_report(cli, &err, kid);
         goto out;
     }
-    result_print(cli, &info, outcome);
+    result_print(cli, &info, outcome, args.activate ? &plan : NULL);
 
 out:
     if (data != NULL) {

@@ -45,11 +45,22 @@ int cmd_time_arg(const kr_cli *cli, const char *option, const char *text,
  * or one JSON object with --json. In plan-print.c. */
 void cmd_plan_print(const kr_cli *cli, const kr_plan *plan, bool dry_run);
 
+/* Prints the plan's note and each of its state changes as notes on stderr
+ * ("keyrot: COMMAND: note: KID: FROM -> TO ..."), for commands whose
+ * stdout carries other data. In plan-print.c. */
+void cmd_plan_notes_print(const kr_cli *cli, const kr_plan *plan);
+
+/* Returns the state changes of plan as a JSON array (a new reference), in
+ * the form of the "transitions" member of a JSON plan. In plan-print.c. */
+json_t *cmd_plan_transitions_json(const kr_plan *plan);
+
 /* Generates a key of bits, stores it under kid_arg (or a default kid,
- * written to kid_out) and activates it when asked. Prints errors; returns
- * the exit status. */
+ * written to kid_out) and activates it when asked; *plan then lists the
+ * state changes, and is empty otherwise. Prints errors; returns the exit
+ * status. */
 int cmd_generate_run(kr_cli *cli, kr_store *store, const char *kid_arg,
-                     long bits, bool activate, char kid_out[KR_KID_SIZE]);
+                     long bits, bool activate, char kid_out[KR_KID_SIZE],
+                     kr_plan *plan);
 
 /* Returns whether --bits N is a size keyrot generates (2048, 3072, 4096).
  * Shared by generate and rotate. */

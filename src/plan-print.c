@@ -3,7 +3,9 @@
  * Printing a lifecycle plan for the commands that change key states
  * (activate, rotate, retire, revoke, tick). People get one line per state
  * change with its deadlines, then the JWKS kids before and after; --json
- * gets one object.
+ * gets one object. Commands whose stdout carries other data (generate and
+ * import with --activate) print the state changes as notes on stderr, or
+ * add them to their JSON object.
  */
 #include "config.h"
 
@@ -14,6 +16,10 @@
 
 /* Shown for a key that a dry run would create without knowing its kid. */
 #define NEW_KEY_LABEL "(new key)"
+
+/* Size of one formatted state change: a kid of up to 128 characters, the
+ * states, and the deadlines or the cause. */
+#define TRANSITION_LINE_SIZE (KR_KID_SIZE + 256)
 
 static const char *
 kid_label(const char *kid)
@@ -56,13 +62,20 @@ kids_json(const char (*kids)[KR_KID_SIZE], size_t n_kids)
     return array;
 }
 
-static void
-plan_json_print(const kr_plan *plan, bool dry_run)
+json_t *
+cmd_plan_transitions_json(const kr_plan *plan)
 {
-    json_t *obj, *changes = json_array();
+    json_t *changes = json_array();
 
     for (size_t i = 0; i < plan->n_transitions; i++)
         json_array_append_new(changes, transition_json(&plan->transitions[i]));
+    return changes;
+}
+
+static void
+plan_json_print(const kr_plan *plan, bool dry_run)
+{
+    json_t *obj, *changes = cmd_plan_transitions_json(plan);
 
     obj = json_object();
     json_object_set_new(obj, "dry_run", json_boolean(dry_run));
@@ -84,22 +97,24 @@ plan_json_print(const kr_plan *plan, bool dry_run)
     cli_json_print(obj, false);
 }
 
+/* Formats one state change as "KID: FROM -> TO (details)". */
 static void
-transition_print(const kr_transition *t)
+transition_format(const kr_transition *t, char *out, size_t out_size)
 {
-    char deadline[32], allowed[32];
+    char deadline[32], allowed[32], details[128] = "", cause[48] = "";
 
-    printf("%s: %s -> %s", kid_label(t->kid),
-           t->created ? "new" : kr_state_name(t->from), kr_state_name(t->to));
     if (t->to == KR_STATE_RETIRING) {
         kr_time_format(t->retire_after, deadline, sizeof(deadline));
         kr_time_format(t->retire_allowed_at, allowed, sizeof(allowed));
-        printf(" (verifies until %s; retire allowed from %s)", deadline,
-               allowed);
+        snprintf(details, sizeof(details),
+                 " (verifies until %s; retire allowed from %s)", deadline,
+                 allowed);
     }
     if (t->cause != NULL)
-        printf(" (%s)", t->cause);
-    printf("\n");
+        snprintf(cause, sizeof(cause), " (%s)", t->cause);
+    snprintf(out, out_size, "%s: %s -> %s%s%s", kid_label(t->kid),
+             t->created ? "new" : kr_state_name(t->from),
+             kr_state_name(t->to), details, cause);
 }
 
 static void
@@ -119,6 +134,8 @@ kids_print(const char *label, const char (*kids)[KR_KID_SIZE],
 void
 cmd_plan_print(const kr_cli *cli, const kr_plan *plan, bool dry_run)
 {
+    char line[TRANSITION_LINE_SIZE];
+
     if (cli->json) {
         plan_json_print(plan, dry_run);
         return;
@@ -131,8 +148,10 @@ cmd_plan_print(const kr_cli *cli, const kr_plan *plan, bool dry_run)
     if (!plan->changed)
         return;
 
-    for (size_t i = 0; i < plan->n_transitions; i++)
-        transition_print(&plan->transitions[i]);
+    for (size_t i = 0; i < plan->n_transitions; i++) {
+        transition_format(&plan->transitions[i], line, sizeof(line));
+        printf("%s\n", line);
+    }
     if (plan->n_transitions_total > plan->n_transitions)
         printf("and %zu more state changes\n",
                plan->n_transitions_total - plan->n_transitions);
@@ -140,4 +159,20 @@ cmd_plan_print(const kr_cli *cli, const kr_plan *plan, bool dry_run)
                plan->n_jwks_before_total);
     kids_print("jwks after", plan->jwks_after, plan->n_jwks_after,
                plan->n_jwks_after_total);
+}
+
+void
+cmd_plan_notes_print(const kr_cli *cli, const kr_plan *plan)
+{
+    char line[TRANSITION_LINE_SIZE];
+
+    if (plan->note[0] != '\0')
+        cli_note(cli, "%s", plan->note);
+    for (size_t i = 0; i < plan->n_transitions; i++) {
+        transition_format(&plan->transitions[i], line, sizeof(line));
+        cli_note(cli, "%s", line);
+    }
+    if (plan->n_transitions_total > plan->n_transitions)
+        cli_note(cli, "and %zu more state changes",
+                 plan->n_transitions_total - plan->n_transitions);
 }
