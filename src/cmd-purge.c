@@ -54,12 +54,19 @@ cmd_purge(kr_cli *cli, int argc, char **argv)
         goto out;
     }
 
-    if (cli->json)
-        cli_json_print(json_pack("{s:s, s:b, s:s?}", "kid", kid, "purged",
-                                 plan.note[0] == '\0', "note",
-                                 plan.note[0] != '\0' ? plan.note : NULL),
+    /* The plan lists only the due retirements applied first, such as
+     * this key's own when it was retiring past its deadline. */
+    if (cli->json) {
+        cli_json_print(json_pack("{s:s, s:b, s:s?, s:o}", "kid", kid,
+                                 "purged", plan.note[0] == '\0', "note",
+                                 plan.note[0] != '\0' ? plan.note : NULL,
+                                 "transitions",
+                                 cmd_plan_transitions_json(&plan)),
                        false);
-    else if (plan.note[0] != '\0')
+        goto out;
+    }
+    cmd_plan_transitions_print(&plan);
+    if (plan.note[0] != '\0')
         printf("nothing to do: %s\n", plan.note);
     else
         printf("purged the private part of %s; its public key and history "

@@ -45,6 +45,11 @@ int cmd_time_arg(const kr_cli *cli, const char *option, const char *text,
  * or one JSON object with --json. In plan-print.c. */
 void cmd_plan_print(const kr_cli *cli, const kr_plan *plan, bool dry_run);
 
+/* Prints one line per state change of plan on stdout, as
+ * cmd_plan_print does, for commands that print their own result beside
+ * them (purge, policy set). In plan-print.c. */
+void cmd_plan_transitions_print(const kr_plan *plan);
+
 /* Prints the plan's note and each of its state changes as notes on stderr
  * ("keyrot: COMMAND: note: KID: FROM -> TO ..."), for commands whose
  * stdout carries other data. In plan-print.c. */

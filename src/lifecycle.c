@@ -129,9 +129,31 @@ kr_lifecycle_verifies(const kr_key_info *info, int64_t now)
     return false;
 }
 
+/* Returns whether key, a retired key, was retired at its deadline (by the
+ * due transitions) rather than by retire before it. */
+static bool
+retired_at_deadline(const kr_key_info *key)
+{
+    return key->state == KR_STATE_RETIRED && key->retire_after != 0
+           && key->retired_at >= key->retire_after;
+}
+
+/* Refuses action on key, naming its state and what that state allows. A
+ * key retired at its deadline is worded the same whether tick has
+ * recorded it or the change's due transitions just did. */
 static kr_code
 transition_refuse(const char *action, const kr_key_info *key, kr_error *err)
 {
+    char deadline[32];
+
+    if (retired_at_deadline(key)) {
+        kr_time_format(key->retire_after, deadline, sizeof(deadline));
+        return kr_error_set(err, KR_E_REFUSED,
+                            "cannot %s key %s: it is retired, because its "
+                            "deadline %s passed; %s",
+                            action, key->kid, deadline,
+                            allowed_from[key->state]);
+    }
     return kr_error_set(err, KR_E_REFUSED, "cannot %s key %s: it is %s; %s",
                         action, key->kid, kr_state_name(key->state),
                         allowed_from[key->state]);
@@ -327,29 +349,14 @@ overlap_resolve(const kr_policy *policy, int64_t *overlap, kr_error *err)
                         given, need);
 }
 
-/* Refuses to activate a key that may not sign again. */
+/* Refuses to activate a key that may not sign again. Runs after the due
+ * transitions, so a retiring key past its deadline is already retired. */
 static kr_code
-activate_check(const kr_key_info *target, int64_t now, kr_error *err)
+activate_check(const kr_key_info *target, kr_error *err)
 {
-    char deadline[32];
-
-    switch (target->state) {
-    case KR_STATE_PENDING:
-    case KR_STATE_ACTIVE:
+    if (target->state == KR_STATE_PENDING || target->state == KR_STATE_ACTIVE
+        || target->state == KR_STATE_RETIRING)
         return KR_OK;
-    case KR_STATE_RETIRING:
-        if (kr_lifecycle_verifies(target, now))
-            return KR_OK;
-        kr_time_format(target->retire_after, deadline, sizeof(deadline));
-        return kr_error_set(err, KR_E_REFUSED,
-                            "cannot activate key %s: it is retiring and its "
-                            "deadline %s has passed, so it no longer "
-                            "verifies; activate or rotate to another key",
-                            target->kid, deadline);
-    case KR_STATE_RETIRED:
-    case KR_STATE_REVOKED:
-        break;
-    }
     return transition_refuse("activate", target, err);
 }
 
@@ -409,15 +416,14 @@ kr_lifecycle_activate(kr_store *store, const char *kid, int64_t overlap,
     if (rc != KR_OK)
         goto out;
 
-    /* Check the target before the due transitions, so that a retiring key
-     * past its deadline is refused as such rather than as retired. */
-    rc = kr_store_key_get(store, kid, &target, err);
-    if (rc != KR_OK)
-        goto out;
-    rc = activate_check(&target, store->ctx->now, err);
-    if (rc != KR_OK)
-        goto out;
+    /* The due transitions come first, as in every change, so a retiring
+     * key past its deadline is refused as the retired key it is, in the
+     * same words as after tick. */
     rc = due_apply(store, &policy, plan, err);
+    if (rc == KR_OK)
+        rc = kr_store_key_get(store, kid, &target, err);
+    if (rc == KR_OK)
+        rc = activate_check(&target, err);
     if (rc != KR_OK)
         goto out;
 
@@ -677,6 +683,7 @@ kr_code
 kr_lifecycle_retire(kr_store *store, const char *kid, bool force,
                     bool dry_run, kr_plan *plan, kr_error *err)
 {
+    kr_state state_before = KR_STATE_PENDING;
     kr_key_info key;
     kr_policy policy;
     kr_code rc;
@@ -685,18 +692,27 @@ kr_lifecycle_retire(kr_store *store, const char *kid, bool force,
 
     rc = change_begin(store, &policy, plan, err);
     if (rc == KR_OK)
+        rc = kr_store_key_get(store, kid, &key, err);
+    if (rc == KR_OK) {
+        state_before = key.state;
         rc = due_apply(store, &policy, plan, err);
+    }
     if (rc == KR_OK)
         rc = kr_store_key_get(store, kid, &key, err);
     if (rc != KR_OK)
         goto out;
 
-    if (key.state == KR_STATE_RETIRED)
-        plan_note(plan, "key %s is already retired", kid);
-    else if (key.state != KR_STATE_RETIRING)
+    if (key.state == KR_STATE_RETIRED) {
+        /* A retiring key past its deadline was just retired by the due
+         * transitions, which the plan lists: that is this retire's
+         * change, not a repeat. */
+        if (state_before == KR_STATE_RETIRED)
+            plan_note(plan, "key %s is already retired", kid);
+    } else if (key.state != KR_STATE_RETIRING) {
         rc = transition_refuse("retire", &key, err);
-    else
+    } else {
         rc = retire_apply(store, &policy, &key, force, plan, err);
+    }
     if (rc != KR_OK)
         goto out;
 

@@ -132,10 +132,22 @@ kids_print(const char *label, const char (*kids)[KR_KID_SIZE],
 }
 
 void
-cmd_plan_print(const kr_cli *cli, const kr_plan *plan, bool dry_run)
+cmd_plan_transitions_print(const kr_plan *plan)
 {
     char line[TRANSITION_LINE_SIZE];
 
+    for (size_t i = 0; i < plan->n_transitions; i++) {
+        transition_format(&plan->transitions[i], line, sizeof(line));
+        printf("%s\n", line);
+    }
+    if (plan->n_transitions_total > plan->n_transitions)
+        printf("and %zu more state changes\n",
+               plan->n_transitions_total - plan->n_transitions);
+}
+
+void
+cmd_plan_print(const kr_cli *cli, const kr_plan *plan, bool dry_run)
+{
     if (cli->json) {
         plan_json_print(plan, dry_run);
         return;
@@ -148,13 +160,7 @@ cmd_plan_print(const kr_cli *cli, const kr_plan *plan, bool dry_run)
     if (!plan->changed)
         return;
 
-    for (size_t i = 0; i < plan->n_transitions; i++) {
-        transition_format(&plan->transitions[i], line, sizeof(line));
-        printf("%s\n", line);
-    }
-    if (plan->n_transitions_total > plan->n_transitions)
-        printf("and %zu more state changes\n",
-               plan->n_transitions_total - plan->n_transitions);
+    cmd_plan_transitions_print(plan);
     kids_print("jwks before", plan->jwks_before, plan->n_jwks_before,
                plan->n_jwks_before_total);
     kids_print("jwks after", plan->jwks_after, plan->n_jwks_after,

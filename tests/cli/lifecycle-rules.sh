@@ -79,7 +79,7 @@ refused "cannot purge key p1: it is pending" "purge a pending key" --now "$T" pu
 refused "cannot purge key a1: it is active" "purge the active key" --now "$T" purge a1
 refused "cannot purge key r1: it is retiring; a retiring key can be activated again before its deadline, retired or revoked" \
     "purge a retiring key" --now "$T" purge r1
-refused "cannot activate key r1: it is retiring and its deadline $(date -u -d "@$((T0 + 20 + 7200))" +%Y-%m-%dT%H:%M:%SZ) has passed" \
+refused "cannot activate key r1: it is retired, because its deadline $(date -u -d "@$((T0 + 20 + 7200))" +%Y-%m-%dT%H:%M:%SZ) passed" \
     "activate a retiring key past its deadline" --now "$((T0 + 20 + 7200))" activate r1
 refused "kid a1 already exists" \
     "rotate to an existing kid" --now "$T" rotate --kid a1
