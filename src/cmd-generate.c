@@ -30,7 +30,32 @@ static const char usage[] =
 bool
 cmd_bits_allowed(long bits)
 {
-    return bits == 2048 || bits == 3072 || bits == 4096;
+    return kr_policy_bits_generated(bits);
+}
+
+int
+cmd_bits_resolve(kr_cli *cli, kr_store *store, long *bits)
+{
+    kr_policy policy;
+    kr_error err = {0};
+
+    if (kr_store_policy_get(store, &policy, &err) != KR_OK)
+        return cli_report(cli, &err, NULL);
+
+    /* Older versions accepted any default_bits from 2048 to 16384. */
+    if (*bits == 0 && !cmd_bits_allowed((long)policy.default_bits))
+        return cli_fail(cli, KR_E_REFUSED,
+                        "the policy's default_bits %" PRId64 " is not a size "
+                        "keyrot generates (2048, 3072 or 4096); pass --bits N "
+                        "or run 'keyrot policy set default_bits=N'",
+                        policy.default_bits);
+    if (*bits == 0)
+        *bits = (long)policy.default_bits;
+    if (*bits < policy.min_bits)
+        return cli_fail(cli, KR_E_REFUSED,
+                        "--bits %ld is below the policy's min_bits %" PRId64,
+                        *bits, policy.min_bits);
+    return 0;
 }
 
 void
@@ -104,7 +129,6 @@ cmd_generate(kr_cli *cli, int argc, char **argv)
     char kid[KR_KID_SIZE];
     kr_store *store = NULL;
     kr_key_info info;
-    kr_policy policy;
     kr_plan plan;
     kr_error err = {0};
     json_t *obj;
@@ -146,18 +170,9 @@ cmd_generate(kr_cli *cli, int argc, char **argv)
 
     if (cli_store_open(cli, &store, &err) != KR_OK)
         return cli_report(cli, &err, NULL);
-    if (kr_store_policy_get(store, &policy, &err) != KR_OK) {
-        status = cli_report(cli, &err, NULL);
+    status = cmd_bits_resolve(cli, store, &bits);
+    if (status != 0)
         goto out;
-    }
-    if (bits == 0)
-        bits = (long)policy.default_bits;
-    if (bits < policy.min_bits) {
-        status = cli_fail(cli, KR_E_REFUSED,
-                          "--bits %ld is below the policy's min_bits %" PRId64,
-                          bits, policy.min_bits);
-        goto out;
-    }
 
     status = cmd_generate_run(cli, store, kid_arg, bits, activate, kid,
                               &plan);

@@ -98,24 +98,6 @@ args_parse(kr_cli *cli, int argc, char **argv, rotate_args *args)
     return status;
 }
 
-/* Decides the key size: --bits or the policy's, at least min_bits. */
-static int
-bits_resolve(kr_cli *cli, kr_store *store, long *bits)
-{
-    kr_policy policy;
-    kr_error err = {0};
-
-    if (kr_store_policy_get(store, &policy, &err) != KR_OK)
-        return cli_report(cli, &err, NULL);
-    if (*bits == 0)
-        *bits = (long)policy.default_bits;
-    if (*bits < policy.min_bits)
-        return cli_fail(cli, KR_E_REFUSED,
-                        "--bits %ld is below the policy's min_bits %" PRId64,
-                        *bits, policy.min_bits);
-    return 0;
-}
-
 int
 cmd_rotate(kr_cli *cli, int argc, char **argv)
 {
@@ -134,7 +116,7 @@ cmd_rotate(kr_cli *cli, int argc, char **argv)
 
     if (cli_store_open(cli, &store, &err) != KR_OK)
         return cli_report(cli, &err, NULL);
-    status = bits_resolve(cli, store, &args.bits);
+    status = cmd_bits_resolve(cli, store, &args.bits);
     if (status != 0)
         goto out;
 

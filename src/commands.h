@@ -71,6 +71,11 @@ int cmd_generate_run(kr_cli *cli, kr_store *store, const char *kid_arg,
  * Shared by generate and rotate. */
 bool cmd_bits_allowed(long bits);
 
+/* Decides the size of a key to generate: *bits from --bits, or the
+ * policy's default_bits when it is 0; either at least min_bits. Prints
+ * the error and returns the exit status. Shared by generate and rotate. */
+int cmd_bits_resolve(kr_cli *cli, kr_store *store, long *bits);
+
 /* Writes the default kid of a generated key: "k-YYYYMMDD-" (the date of
  * now) and the first 8 characters of its RFC 7638 thumbprint. Shared by
  * generate and rotate. */

@@ -380,25 +380,38 @@ step_done(kr_store *store, sqlite3_stmt *stmt, const char *what,
 
 /* --- policy ------------------------------------------------------------ */
 
+/* The RSA key sizes that generate and rotate create. */
+static const int64_t generated_bits[] = {2048, 3072, 4096};
+
+#define N_GENERATED_BITS (sizeof(generated_bits) / sizeof(generated_bits[0]))
+
 typedef struct policy_field {
     const char *name;
     size_t offset;
     bool is_duration;
     int64_t min;
     int64_t max;
+    bool generated_size; /* the value must also be in generated_bits */
 } policy_field;
 
+/* min_bits stops at the largest generated size, because default_bits may
+ * not be below it: a higher floor would leave no size to generate. */
 static const policy_field policy_fields[] = {
-    {"token_ttl", offsetof(kr_policy, token_ttl), true, 1, 86400},
-    {"max_token_ttl", offsetof(kr_policy, max_token_ttl), true, 1, 86400},
-    {"leeway", offsetof(kr_policy, leeway), true, 0, 3600},
-    {"overlap", offsetof(kr_policy, overlap), true, 1, KR_DURATION_MAX},
+    {"token_ttl", offsetof(kr_policy, token_ttl), true, 1, 86400, false},
+    {"max_token_ttl", offsetof(kr_policy, max_token_ttl), true, 1, 86400,
+     false},
+    {"leeway", offsetof(kr_policy, leeway), true, 0, 3600, false},
+    {"overlap", offsetof(kr_policy, overlap), true, 1, KR_DURATION_MAX,
+     false},
     {"rotate_every", offsetof(kr_policy, rotate_every), true, 3600,
-     KR_DURATION_MAX},
-    {"min_bits", offsetof(kr_policy, min_bits), false, 2048, 16384},
-    {"default_bits", offsetof(kr_policy, default_bits), false, 2048, 16384},
-    {"usage_counters", offsetof(kr_policy, usage_counters), false, 0, 1},
-    {"usage_records", offsetof(kr_policy, usage_records), false, 0, 1},
+     KR_DURATION_MAX, false},
+    {"min_bits", offsetof(kr_policy, min_bits), false, 2048, 4096, false},
+    {"default_bits", offsetof(kr_policy, default_bits), false, 2048, 4096,
+     true},
+    {"usage_counters", offsetof(kr_policy, usage_counters), false, 0, 1,
+     false},
+    {"usage_records", offsetof(kr_policy, usage_records), false, 0, 1,
+     false},
 };
 
 #define N_POLICY_FIELDS (sizeof(policy_fields) / sizeof(policy_fields[0]))
@@ -415,6 +428,16 @@ kr_policy_fields(size_t *n_fields)
     }
     *n_fields = N_POLICY_FIELDS;
     return infos;
+}
+
+bool
+kr_policy_bits_generated(int64_t bits)
+{
+    for (size_t i = 0; i < N_GENERATED_BITS; i++) {
+        if (bits == generated_bits[i])
+            return true;
+    }
+    return false;
 }
 
 static int64_t *
@@ -525,6 +548,11 @@ policy_setting_parse(const kr_policy_setting *setting,
     rc = policy_value_parse(field, setting->value, number, err);
     if (rc != KR_OK)
         return rc;
+    if (field->generated_size && !kr_policy_bits_generated(*number))
+        return kr_error_set(err, KR_E_REFUSED,
+                            "%s must be 2048, 3072 or 4096, a size that "
+                            "generate and rotate create",
+                            field->name);
     if (*number < field->min || *number > field->max)
         return kr_error_set(err, KR_E_REFUSED,
                             "%s must be between %" PRId64 " and %" PRId64

@@ -76,6 +76,10 @@ typedef struct kr_policy_field_info {
 /* Returns the table of policy settings (static storage). */
 const kr_policy_field_info *kr_policy_fields(size_t *n_fields);
 
+/* Returns whether bits is an RSA key size that generate and rotate
+ * create: 2048, 3072 or 4096. default_bits must be one of them. */
+bool kr_policy_bits_generated(int64_t bits);
+
 /* What the store records of one key; times are Unix seconds, 0 = never. */
 typedef struct kr_key_info {
     char kid[KR_KID_SIZE];
@@ -119,8 +123,10 @@ kr_code kr_store_policy_get(kr_store *store, kr_policy *policy,
 /* Sets one policy value from text ("5m", "2048"), checking its range and
  * the policy's consistency, in one transaction with its audit record.
  * Returns KR_E_USAGE for an unknown name or bad value, KR_E_REFUSED when
- * the result would break a rule (overlap shorter than max_token_ttl +
- * leeway, token_ttl above max_token_ttl, min_bits below 2048). */
+ * the value is out of its range (min_bits 2048 to 4096, default_bits 2048,
+ * 3072 or 4096) or the result would break a rule (overlap shorter than
+ * max_token_ttl + leeway, token_ttl above max_token_ttl, default_bits
+ * below min_bits). */
 kr_code kr_store_policy_set(kr_store *store, const char *name,
                             const char *value, kr_error *err);
 

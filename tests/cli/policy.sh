@@ -36,7 +36,7 @@ refused_set 4 "overlap 2h is shorter than max_token_ttl \+ leeway \(121m\)" \
 refused_set 2 "unknown policy setting 'bogus'" "an unknown setting" bogus=1
 refused_set 2 "expected NAME=VALUE, got 'overlap'" "a setting without a value" overlap
 refused_set 2 "invalid duration" "a duration that is not one" overlap=soon
-refused_set 4 "min_bits must be between 2048 and 16384" "min_bits below 2048" min_bits=1024
+refused_set 4 "min_bits must be between 2048 and 4096" "min_bits below 2048" min_bits=1024
 refused_set 4 "token_ttl \(7200s\) may not exceed max_token_ttl \(3600s\)" \
     "token_ttl above max_token_ttl" token_ttl=2h
 refused_set 2 "unknown policy setting 'bogus'" \
