@@ -16,6 +16,9 @@
  * there are settings, so every setting fits in one command. */
 #define SETTINGS_MAX 32
 
+/* Why a policy set changed nothing. */
+#define NOTHING_CHANGED "every setting is already in effect"
+
 static const char usage[] =
     "Usage: keyrot policy\n"
     "       keyrot policy set NAME=VALUE...\n"
@@ -38,8 +41,11 @@ static const char usage[] =
     "\n"
     "All settings of one 'policy set' are checked together and written in\n"
     "one transaction, each change with its audit record; values already in\n"
-    "effect change nothing. With --json, prints the policy as one object\n"
-    "(durations in seconds).\n";
+    "effect change nothing. Retiring keys past their deadline become\n"
+    "retired afterwards, as with 'keyrot tick', and are listed. With --json,\n"
+    "prints the policy as one object (durations in seconds); after policy\n"
+    "set it also has \"changed\", \"note\" (why nothing changed, or null) and\n"
+    "\"transitions\".\n";
 
 static void
 value_format(const kr_policy_field_info *field, int64_t value, char *out,
@@ -57,28 +63,37 @@ value_get(const kr_policy *policy, const kr_policy_field_info *field)
     return *(const int64_t *)((const char *)policy + field->offset);
 }
 
+/* Returns the policy as a JSON object (a new reference), durations in
+ * seconds. */
+static json_t *
+policy_json(const kr_policy *policy)
+{
+    size_t n_fields = 0;
+    const kr_policy_field_info *fields = kr_policy_fields(&n_fields);
+    json_t *obj = json_object();
+
+    for (size_t i = 0; i < n_fields; i++)
+        json_object_set_new(obj, fields[i].name,
+                            json_integer(value_get(policy, &fields[i])));
+    return obj;
+}
+
 static void
 policy_print(const kr_cli *cli, const kr_policy *policy)
 {
     size_t n_fields = 0;
     const kr_policy_field_info *fields = kr_policy_fields(&n_fields);
-    json_t *obj = json_object();
     char text[32];
 
+    if (cli->json) {
+        cli_json_print(policy_json(policy), false);
+        return;
+    }
     for (size_t i = 0; i < n_fields; i++) {
-        if (cli->json) {
-            json_object_set_new(obj, fields[i].name,
-                                json_integer(value_get(policy, &fields[i])));
-            continue;
-        }
         value_format(&fields[i], value_get(policy, &fields[i]), text,
                      sizeof(text));
         printf("%-14s %s\n", fields[i].name, text);
     }
-    if (cli->json)
-        cli_json_print(obj, false);
-    else
-        json_decref(obj);
 }
 
 /* Prints each setting whose value differs between before and after. */
@@ -135,6 +150,8 @@ policy_set(kr_cli *cli, kr_store *store, int argc, char **argv)
     kr_policy before, after;
     kr_error err = {0};
     kr_plan plan;
+    json_t *obj;
+    bool changed;
     int status;
 
     status = settings_parse(cli, argc, argv, settings, &n_settings);
@@ -153,12 +170,25 @@ policy_set(kr_cli *cli, kr_store *store, int argc, char **argv)
     if (kr_lifecycle_tick(store, false, &plan, &err) != KR_OK)
         return cli_report(cli, &err, NULL);
 
-    if (cli->json)
-        policy_print(cli, &after);
-    else if (n_changed == 0)
-        printf("nothing to do: every setting is already in effect\n");
+    /* As in a lifecycle plan, "changed" covers the due retirements too,
+     * and the note says why the settings did not change. */
+    changed = n_changed > 0 || plan.changed;
+    if (cli->json) {
+        obj = policy_json(&after);
+        json_object_set_new(obj, "changed", json_boolean(changed));
+        json_object_set_new(obj, "note", n_changed > 0
+                                             ? json_null()
+                                             : json_string(NOTHING_CHANGED));
+        json_object_set_new(obj, "transitions",
+                            cmd_plan_transitions_json(&plan));
+        cli_json_print(obj, false);
+        return 0;
+    }
+    if (n_changed == 0)
+        printf("%s%s\n", changed ? "" : "nothing to do: ", NOTHING_CHANGED);
     else
         changes_print(&before, &after);
+    cmd_plan_transitions_print(&plan);
     return 0;
 }
 

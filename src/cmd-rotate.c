@@ -31,7 +31,8 @@ static const char usage[] =
     "  --if-older-than D   do nothing, and exit 0, while the active key was\n"
     "                      activated less than D ago (for cron)\n"
     "  --dry-run           print the plan and change nothing; no key is\n"
-    "                      generated\n";
+    "                      generated, so without --kid the new key is\n"
+    "                      shown as \"(new key)\", in --json output too\n";
 
 typedef struct rotate_args {
     const char *kid;

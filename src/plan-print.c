@@ -14,7 +14,9 @@
 #include "commands.h"
 #include "duration.h"
 
-/* Shown for a key that a dry run would create without knowing its kid. */
+/* Shown, in text and in JSON, for a key that a dry run would create
+ * without knowing its kid. It is not a valid kid, so no script can take it
+ * for one. */
 #define NEW_KEY_LABEL "(new key)"
 
 /* Size of one formatted state change: a kid of up to 128 characters, the
@@ -32,8 +34,7 @@ transition_json(const kr_transition *t)
 {
     json_t *obj = json_object();
 
-    json_object_set_new(obj, "kid",
-                        t->kid[0] != '\0' ? json_string(t->kid) : json_null());
+    json_object_set_new(obj, "kid", json_string(kid_label(t->kid)));
     json_object_set_new(obj, "new", json_boolean(t->created));
     json_object_set_new(obj, "from", t->created
                                          ? json_null()
@@ -56,9 +57,7 @@ kids_json(const char (*kids)[KR_KID_SIZE], size_t n_kids)
     json_t *array = json_array();
 
     for (size_t i = 0; i < n_kids; i++)
-        json_array_append_new(array, kids[i][0] != '\0'
-                                         ? json_string(kids[i])
-                                         : json_null());
+        json_array_append_new(array, json_string(kid_label(kids[i])));
     return array;
 }
 
