@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "duration.h"
 #include "store-audit.h"
+#include "store-check.h"
 
 static const char usage[] =
     "Usage: keyrot audit [--kid KID] [--event EVENT] [--since T] [--until T]\n"
@@ -40,7 +41,11 @@ static const char usage[] =
     "record when a record was edited, deleted, inserted or reordered, or the\n"
     "newest records were removed. It prints the head as SEQ:HASH; keep that\n"
     "outside the store and pass it later as --anchor to also detect a log\n"
-    "rewritten with recomputed hashes up to that record.\n"
+    "rewritten with recomputed hashes up to that record. When the chain is\n"
+    "intact, it also compares each key's state with the newest state its\n"
+    "records name, and exits 1 with one 'problem:' line per key that\n"
+    "differs (a key row edited behind keyrot's back; --json:\n"
+    "\"state_problems\":[{\"kid\":...,\"detail\":...}]).\n"
     "\n"
     "audit archive writes the records older than T to FILE (JSON lines; FILE\n"
     "must not exist), then removes them from the store behind a chained\n"
@@ -228,8 +233,25 @@ anchor_parse(const kr_cli *cli, const char *text, int64_t *seq,
     return 0;
 }
 
+/* Returns the keys whose state contradicts the log as a JSON array. */
+static json_t *
+state_problems_json(const kr_check_report *states)
+{
+    json_t *array = json_array();
+
+    for (size_t i = 0; i < states->n_problems; i++)
+        json_array_append_new(array,
+                              json_pack("{s:s, s:s}", "kid",
+                                        states->problems[i].kid, "detail",
+                                        states->problems[i].detail));
+    return array;
+}
+
+/* Prints the chain's verdict and, for an intact chain, the keys whose
+ * state contradicts it. */
 static void
-check_print(const kr_cli *cli, const kr_audit_check *c)
+check_print(const kr_cli *cli, const kr_audit_check *c,
+            const kr_check_report *states)
 {
     json_t *obj;
 
@@ -243,6 +265,9 @@ check_print(const kr_cli *cli, const kr_audit_check *c)
             json_object_set_new(obj, "bad_seq", json_integer(c->bad_seq));
             json_object_set_new(obj, "problem", json_string(c->problem));
         }
+        if (obj != NULL && c->intact)
+            json_object_set_new(obj, "state_problems",
+                                state_problems_json(states));
         cli_json_print(obj, false);
         return;
     }
@@ -254,6 +279,9 @@ check_print(const kr_cli *cli, const kr_audit_check *c)
     if (c->pruned_seq > 0)
         printf(" after the archived records 1 to %" PRId64, c->pruned_seq);
     printf("; head %" PRId64 ":%s\n", c->head_seq, c->head_hash);
+    for (size_t i = 0; i < states->n_problems; i++)
+        printf("problem: %s: %s\n", states->problems[i].kid,
+               states->problems[i].detail);
 }
 
 static int
@@ -266,6 +294,7 @@ audit_verify(kr_cli *cli, int argc, char **argv)
     };
     char anchor_hash[KR_AUDIT_HASH_SIZE] = "";
     int64_t anchor_seq = 0;
+    kr_check_report states = {0};
     kr_store *store = NULL;
     kr_audit_check check;
     kr_error err = {0};
@@ -291,15 +320,25 @@ audit_verify(kr_cli *cli, int argc, char **argv)
     if (cli_store_open(cli, &store, &err) != KR_OK)
         return cli_report(cli, &err, NULL);
     if (kr_store_audit_verify(store, anchor_seq, anchor_hash, &check, &err)
-        != KR_OK) {
+            != KR_OK
+        || (check.intact
+            && kr_store_check_history(store, &states, &err) != KR_OK)) {
         status = cli_report(cli, &err, NULL);
         goto out;
     }
-    check_print(cli, &check);
+    check_print(cli, &check, &states);
     if (!check.intact)
         status = KR_E_INVALID;
+    else if (states.n_problems > 0)
+        status = cli_fail(cli, KR_E_INVALID,
+                          "the chain is intact, but %zu key%s contradict%s "
+                          "it; the store was edited by other means",
+                          states.n_problems,
+                          states.n_problems == 1 ? "" : "s",
+                          states.n_problems == 1 ? "s" : "");
 
 out:
+    kr_check_report_clear(&states);
     kr_store_close(store);
     return status;
 }

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "jws.h"
 #include "store-audit.h"
+#include "store-history.h"
 #include "token-cache.h"
 
 /* Largest --claims file accepted, in bytes. */
@@ -60,6 +61,7 @@ typedef struct sign_args {
     json_t *extra; /* claims from --claims and --claim, owned */
     const char *cache_path;    /* --cache, or NULL */
     unsigned cache_min_pct;    /* --cache-min-remaining */
+    bool cache_min_given;      /* whether --cache-min-remaining was given */
 } sign_args;
 
 /* Parses VALUE of --claim: JSON for numbers, literals, objects and arrays,
@@ -201,6 +203,7 @@ args_parse(kr_cli *cli, int argc, char **argv, const char *usage,
             break;
         case 'm':
             status = percent_arg(cli, optarg, &args->cache_min_pct);
+            args->cache_min_given = true;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -214,6 +217,10 @@ args_parse(kr_cli *cli, int argc, char **argv, const char *usage,
     if (optind != argc)
         return cli_fail(cli, KR_E_USAGE, "unexpected argument '%s'",
                         argv[optind]);
+    if (args->cache_min_given && args->cache_path == NULL)
+        return cli_fail(cli, KR_E_USAGE,
+                        "--cache-min-remaining applies only to a cached "
+                        "token; add --cache FILE");
 
     if (json_object_get(args->extra, "iat") != NULL
         || json_object_get(args->extra, "exp") != NULL)
@@ -262,6 +269,35 @@ usage_record(kr_cli *cli, kr_store *store, const char *kid, const char *token,
     if (kr_store_usage_token_signed(store, kid, token, strlen(token), claims,
                                     &err) != KR_OK)
         cli_warn(cli, "usage not recorded: %s", err.msg);
+}
+
+/* Rejects an active key that its audit history contradicts, because a
+ * revoked key set back to active by editing the store must not sign. A
+ * key whose records were all archived before checkpoints carried key
+ * states cannot be compared, so it signs. Returns an exit status. */
+static int
+active_history_check(const kr_cli *cli, kr_store *store,
+                     const kr_key_info *active)
+{
+    kr_history_state recorded;
+    kr_error err = {0};
+
+    if (kr_store_history_get(store, active->kid, &recorded, &err) != KR_OK)
+        return cli_report(cli, &err, NULL);
+    if (!recorded.found && !recorded.archived)
+        return cli_fail(cli, KR_E_REFUSED,
+                        "the active key %s has no record in the audit log, "
+                        "so the store was edited by other means; run "
+                        "'keyrot check'",
+                        active->kid);
+    if (recorded.found && recorded.state != KR_STATE_ACTIVE)
+        return cli_fail(cli, KR_E_REFUSED,
+                        "key %s is active in the store, but %s in the audit "
+                        "log (record %" PRId64 ", %s), so the store was "
+                        "edited by other means; run 'keyrot check'",
+                        active->kid, kr_state_name(recorded.state),
+                        recorded.seq, recorded.event);
+    return 0;
 }
 
 /* What token_mint needs, all borrowed. */
@@ -404,6 +440,9 @@ sign_run(kr_cli *cli, int argc, char **argv, const char *usage,
                           active.kid);
         goto out;
     }
+    status = active_history_check(cli, store, &active);
+    if (status != 0)
+        goto out;
 
     mint = (mint_ctx){cli, store, &active, &args};
     if (args.cache_path != NULL)

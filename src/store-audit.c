@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "b64.h"
+#include "store-history.h"
 
 static kr_code
 prepare(kr_store *store, const char *sql, sqlite3_stmt **stmt, kr_error *err)
@@ -48,6 +49,53 @@ bind_text_or_null(sqlite3_stmt *stmt, int index, const char *text)
     if (text == NULL)
         return sqlite3_bind_null(stmt, index);
     return sqlite3_bind_text(stmt, index, text, -1, SQLITE_TRANSIENT);
+}
+
+/* --- events ------------------------------------------------------------- */
+
+/* Every event name passed to kr_store_audit_append, by lifecycle.c,
+ * store.c, store-usage.c and this file. `audit --event` accepts only these
+ * and `audit --help` lists them, so a new event belongs here too. */
+static const kr_audit_event_info audit_events[] = {
+    {"init", "the store was created", false},
+    {"generate", "a key pair was generated, as pending", true},
+    {"import", "a key was imported (import, import-jwks), as pending", true},
+    {"import_private", "the private part of a verify-only key was imported",
+     false},
+    {"activate", "a key became active (cause rollback: a retiring key)",
+     false},
+    {"deactivate", "the active key became retiring", false},
+    {"retire", "a retiring key was retired (cause: its deadline passed)",
+     false},
+    {"revoke", "a key was revoked, with the reason", false},
+    {"purge", "the private part of a key was destroyed", false},
+    {"export_private", "a private key was exported to a file", false},
+    {"policy_set", "a policy setting changed, with the old and new value",
+     false},
+    {"audit_archive", "old records were moved to an archive file", false},
+    {"token_signed", "a token was signed (policy usage_records=1)", false},
+    {"token_accepted", "a token was accepted (policy usage_records=1)",
+     false},
+    {"token_refused", "a token was refused (policy usage_records=1)", false},
+};
+
+#define N_AUDIT_EVENTS (sizeof(audit_events) / sizeof(audit_events[0]))
+
+const kr_audit_event_info *
+kr_audit_events(size_t *n_events)
+{
+    *n_events = N_AUDIT_EVENTS;
+    return audit_events;
+}
+
+const kr_audit_event_info *
+kr_audit_event_find(const char *name)
+{
+    for (size_t i = 0; i < N_AUDIT_EVENTS; i++) {
+        if (strcmp(audit_events[i].name, name) == 0)
+            return &audit_events[i];
+    }
+    return NULL;
 }
 
 /* --- hashing ------------------------------------------------------------ */
@@ -616,7 +664,40 @@ typedef struct archive_file {
     int64_t before;
     bool done; /* reached a record at or after `before` */
     char last_hash[KR_AUDIT_HASH_SIZE];
+    json_t *recorded_states; /* kid -> state, from archived key records */
+    json_t *carried_states;  /* kid -> state, from archived checkpoints */
 } archive_file;
+
+/* Notes the key state that an archived record names, so that the
+ * checkpoint carries it once the record leaves the store (see
+ * store-history.h). Every key record archived now is newer than what an
+ * archived checkpoint carried, so the two are kept apart and merged with
+ * the records winning. Of two checkpoints, the later one wins. */
+static kr_code
+archive_state_note(archive_file *file, const kr_audit_record *rec,
+                   kr_error *err)
+{
+    json_t *details;
+    kr_state state;
+    int failed = 0;
+
+    if (rec->kid == NULL && strcmp(rec->event, "audit_archive") == 0) {
+        details = json_loads(rec->details, 0, NULL);
+        if (json_is_object(json_object_get(details, "key_states")))
+            failed = json_object_update(file->carried_states,
+                                        json_object_get(details,
+                                                        "key_states"));
+        json_decref(details);
+    } else if (rec->kid != NULL
+               && kr_history_record_state(rec->event, rec->details,
+                                          &state)) {
+        failed = json_object_set_new(file->recorded_states, rec->kid,
+                                     json_string(kr_state_name(state)));
+    }
+    if (failed != 0)
+        return kr_error_set(err, KR_E_SYSTEM, "out of memory");
+    return KR_OK;
+}
 
 static kr_code
 archive_line(void *ctx, const kr_audit_record *rec, kr_error *err)
@@ -625,6 +706,7 @@ archive_line(void *ctx, const kr_audit_record *rec, kr_error *err)
     json_t *obj;
     char *text;
     int written;
+    kr_code rc;
 
     if (file->done || rec->at >= file->before) {
         file->done = true;
@@ -642,6 +724,10 @@ archive_line(void *ctx, const kr_audit_record *rec, kr_error *err)
     if (written < 0)
         return kr_error_set(err, KR_E_SYSTEM, "cannot write the archive: %s",
                             strerror(errno));
+
+    rc = archive_state_note(file, rec, err);
+    if (rc != KR_OK)
+        return rc;
 
     if (file->out->n_records == 0)
         file->out->first_seq = rec->seq;
@@ -725,18 +811,19 @@ archive_prune(kr_store *store, int64_t through_seq, kr_error *err)
  * archived records; runs inside the archive's transaction. */
 static kr_code
 archive_commit_records(kr_store *store, const char *path,
-                       const char *prev_hash, kr_audit_archived *out,
-                       kr_error *err)
+                       const char *prev_hash, const json_t *key_states,
+                       kr_audit_archived *out, kr_error *err)
 {
     json_t *details = NULL;
     anchor a;
     kr_code rc;
 
-    details = json_pack("{s:I, s:I, s:s, s:s, s:I, s:s}", "first_seq",
+    details = json_pack("{s:I, s:I, s:s, s:s, s:I, s:s, s:O}", "first_seq",
                         (json_int_t)out->first_seq, "through_seq",
                         (json_int_t)out->through_seq, "prev_hash", prev_hash,
                         "through_hash", out->through_hash, "n_records",
-                        (json_int_t)out->n_records, "file", path);
+                        (json_int_t)out->n_records, "file", path,
+                        "key_states", key_states);
     if (details == NULL)
         return kr_error_set(err, KR_E_SYSTEM, "out of memory");
     rc = kr_store_audit_append(store, "audit_archive", NULL, details, err);
@@ -770,9 +857,15 @@ kr_store_audit_archive(kr_store *store, int64_t before, const char *path,
 
     memset(out, 0, sizeof(*out));
 
+    file.recorded_states = json_object();
+    file.carried_states = json_object();
+    if (file.recorded_states == NULL || file.carried_states == NULL) {
+        rc = kr_error_set(err, KR_E_SYSTEM, "out of memory");
+        goto out;
+    }
     rc = archive_open(path, &file, err);
     if (rc != KR_OK)
-        return rc;
+        goto out;
 
     rc = kr_store_begin(store, err);
     if (rc != KR_OK)
@@ -797,7 +890,12 @@ kr_store_audit_archive(kr_store *store, int64_t before, const char *path,
         goto out;
     placed = true;
 
-    rc = archive_commit_records(store, path, a.pruned_hash, out, err);
+    if (json_object_update(file.carried_states, file.recorded_states) != 0) {
+        rc = kr_error_set(err, KR_E_SYSTEM, "out of memory");
+        goto out;
+    }
+    rc = archive_commit_records(store, path, a.pruned_hash,
+                                file.carried_states, out, err);
     if (rc == KR_OK)
         rc = kr_store_commit(store, err);
 
@@ -811,5 +909,7 @@ out:
     }
     if (rc != KR_OK && placed)
         unlink(path);
+    json_decref(file.recorded_states);
+    json_decref(file.carried_states);
     return rc;
 }

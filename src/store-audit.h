@@ -39,6 +39,20 @@
 
 /* --- the audit log ----------------------------------------------------- */
 
+/* One event that keyrot writes to the audit log. */
+typedef struct kr_audit_event_info {
+    const char *name;
+    const char *summary; /* what a record of it means, for --help */
+    bool adds_key;       /* the record adds its key, as pending */
+} kr_audit_event_info;
+
+/* Returns the table of every event keyrot writes (static storage), in the
+ * order a store's life meets them. */
+const kr_audit_event_info *kr_audit_events(size_t *n_events);
+
+/* Looks an event up by name; NULL when keyrot writes no such event. */
+const kr_audit_event_info *kr_audit_event_find(const char *name);
+
 /* One record as stored; the strings are borrowed and valid only during the
  * callback that receives them. */
 typedef struct kr_audit_record {

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "rsakey.h"
+#include "store-history.h"
 #include "store-internal.h"
 
 /* The lifecycle timestamps of a key row, in the order of the query. */
@@ -336,6 +337,89 @@ keys_check(kr_store *store, kr_check_report *report, kr_error *err)
     return rc;
 }
 
+/* Compares one key's stored state with the newest state its audit
+ * records name. */
+static kr_code
+key_history_check(const char *kid, const char *state,
+                  const kr_history_state *recorded, bool archived,
+                  kr_check_report *report, kr_error *err)
+{
+    /* NOTE: a key whose every record was archived before checkpoints
+     * carried key states cannot be compared; it passes unchecked. */
+    if (recorded == NULL && archived)
+        return KR_OK;
+    if (recorded == NULL)
+        return problem_add(report, "history", kid, err,
+                           "the key is %s in the store, but the audit log "
+                           "has no record of it",
+                           state);
+    if (strcmp(state, kr_state_name(recorded->state)) != 0)
+        return problem_add(report, "history", kid, err,
+                           "the key is %s in the store, but %s in the audit "
+                           "log (record %lld, %s)",
+                           state, kr_state_name(recorded->state),
+                           (long long)recorded->seq, recorded->event);
+    return KR_OK;
+}
+
+/* Compares every key's state with its audit history. A key row edited
+ * behind keyrot's back, such as a revoked key set back to active after
+ * dropping the trigger that forbids it, leaves the audit chain intact, so
+ * only this comparison shows it. */
+static kr_code
+history_check(kr_store *store, kr_check_report *report, kr_error *err)
+{
+    static const char sql[] = "SELECT kid, state FROM keys ORDER BY rowid";
+    kr_history_state *states = NULL;
+    size_t n_states = 0;
+    bool archived = false;
+    sqlite3_stmt *stmt = NULL;
+    kr_code rc;
+    int step = SQLITE_DONE;
+
+    rc = kr_store_history_list(store, &states, &n_states, &archived, err);
+    if (rc != KR_OK)
+        return rc;
+    if (sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        rc = kr_store_sql_error(store, "checking the store", err);
+        goto out;
+    }
+
+    while (rc == KR_OK && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *kid = (const char *)sqlite3_column_text(stmt, 0);
+        const char *state = (const char *)sqlite3_column_text(stmt, 1);
+
+        if (kid == NULL || state == NULL)
+            continue;
+        rc = key_history_check(kid, state,
+                               kr_history_find(states, n_states, kid),
+                               archived, report, err);
+    }
+    if (rc == KR_OK && step != SQLITE_DONE)
+        rc = kr_store_sql_error(store, "checking the store", err);
+
+out:
+    sqlite3_finalize(stmt);
+    free(states);
+    return rc;
+}
+
+kr_code
+kr_store_check_history(kr_store *store, kr_check_report *report,
+                       kr_error *err)
+{
+    kr_code rc;
+
+    memset(report, 0, sizeof(*report));
+
+    rc = statement_run(store, "BEGIN", err);
+    if (rc != KR_OK)
+        return rc;
+    rc = history_check(store, report, err);
+    kr_store_rollback(store);
+    return rc;
+}
+
 kr_code
 kr_store_check(kr_store *store, kr_check_report *report, kr_error *err)
 {
@@ -354,6 +438,8 @@ kr_store_check(kr_store *store, kr_check_report *report, kr_error *err)
         rc = active_count_check(store, report, err);
     if (rc == KR_OK)
         rc = keys_check(store, report, err);
+    if (rc == KR_OK)
+        rc = history_check(store, report, err);
 
     kr_store_rollback(store);
     return rc;

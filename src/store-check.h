@@ -2,9 +2,11 @@
 /*
  * Checking a store's integrity and invariants. The checks are SQLite's own
  * page and index check, at most one active key, timestamps that match each
- * key's state, thumbprints that match the stored public keys, and private
- * parts that parse and belong to their public keys. It only reads and
- * never repairs. The audit module checks the audit chain, not this one.
+ * key's state, thumbprints that match the stored public keys, private
+ * parts that parse and belong to their public keys, and each key's state
+ * against the newest state its audit records name (store-history.h). It
+ * only reads and never repairs. The audit module checks the audit chain,
+ * not this one.
  */
 #ifndef KEYROT_STORE_CHECK_H
 #define KEYROT_STORE_CHECK_H
@@ -17,8 +19,8 @@
 
 /* One problem that kr_store_check found. */
 typedef struct kr_check_problem {
-    char check[16];        /* "integrity", "active", "state", "thumbprint"
-                              or "private" */
+    char check[16];        /* "integrity", "active", "state", "thumbprint",
+                              "private" or "history" */
     char kid[KR_KID_SIZE]; /* "" when the problem concerns no one key */
     char detail[256];      /* for people */
 } kr_check_problem;
@@ -35,6 +37,11 @@ typedef struct kr_check_report {
  * ran, whatever they found; KR_E_SYSTEM when they could not run. */
 kr_code kr_store_check(kr_store *store, kr_check_report *report,
                        kr_error *err);
+
+/* Runs only the history check: each key's state against its audit
+ * records. Fills *report like kr_store_check; n_keys stays 0. */
+kr_code kr_store_check_history(kr_store *store, kr_check_report *report,
+                               kr_error *err);
 
 /* Frees the problems of a report; the report may be reused afterwards. */
 void kr_check_report_clear(kr_check_report *report);

@@ -39,7 +39,7 @@ expect_out "^intact: 6 records; head 6:[0-9a-f]{64}$" "audit verify prints the h
 head=$(sed -n 's/.*head \(6:[0-9a-f]*\)$/\1/p' "$t_dir/out")
 
 kr --json audit verify
-expect_out '^\{"intact":true,"records":6,"archived_through":0,"head_seq":6,"head_hash":"[0-9a-f]{64}"\}$' \
+expect_out '^\{"intact":true,"records":6,"archived_through":0,"head_seq":6,"head_hash":"[0-9a-f]{64}","state_problems":\[\]\}$' \
     "audit verify --json"
 
 kr --json audit

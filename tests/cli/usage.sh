@@ -174,7 +174,7 @@ assert rows["proj-a"]["signed"] == 2 and rows["proj-a"]["last_exp"] == 176722970
 assert rows["proj-b"]["signed"] == 1, rows
 ' <"$t_dir/out" && pass "a version 1 store keeps its usage after migration" ||
     fail "migrated usage: $(cat "$t_dir/out")"
-[ "$(sqlite3 "$STORE" 'PRAGMA user_version')" = 4 ] && pass "the store is migrated to the current version 4" ||
+[ "$(sqlite3 "$STORE" 'PRAGMA user_version')" = 5 ] && pass "the store is migrated to the current version 5" ||
     fail "schema version after migration: $(sqlite3 "$STORE" 'PRAGMA user_version')"
 kr audit verify
 expect_rc 0 "a migrated store's chain verifies"
