@@ -16,7 +16,7 @@
  * there are settings, so every setting fits in one command. */
 #define SETTINGS_MAX 32
 
-/* Why a policy set changed nothing. */
+/* The note of a policy set that changed no setting. */
 #define NOTHING_CHANGED "every setting is already in effect"
 
 static const char usage[] =
@@ -171,7 +171,7 @@ policy_set(kr_cli *cli, kr_store *store, int argc, char **argv)
         return cli_report(cli, &err, NULL);
 
     /* As in a lifecycle plan, "changed" covers the due retirements too,
-     * and the note says why the settings did not change. */
+     * and the note explains why the settings did not change. */
     changed = n_changed > 0 || plan.changed;
     if (cli->json) {
         obj = policy_json(&after);
@@ -222,6 +222,15 @@ cmd_policy(kr_cli *cli, int argc, char **argv)
                         "unknown argument '%s'; use 'keyrot policy' or "
                         "'keyrot policy set NAME=VALUE...'",
                         argv[optind]);
+
+    /* getopt stopped at "set", so look for a request for help among the
+     * settings, before the store is needed. */
+    for (int i = optind + 1; set && i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        }
+    }
 
     if (cli_store_open(cli, &store, &err) != KR_OK)
         return cli_report(cli, &err, NULL);

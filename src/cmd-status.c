@@ -26,7 +26,8 @@ static const char usage[] =
     "nothing has moved to retired yet ('keyrot tick' does). Reads only.\n"
     "With --json: {\"healthy\":...,\"active\":KID or null,\"active_age\":\n"
     "seconds,\"rotate_due_at\":time,\"pending\":N,\"retiring\":N,\n"
-    "\"problems\":[...]}.\n";
+    "\"problems\":[...]}; active_age is negative when the key was\n"
+    "activated after now (an earlier --now).\n";
 
 typedef struct summary {
     const kr_key_info *active; /* borrowed from the key list, or NULL */
@@ -132,11 +133,18 @@ summary_print(const summary *s, const kr_policy *policy, int64_t now)
         for (size_t i = 0; i < s->n_problems; i++)
             printf("%s %s", i > 0 ? ";" : "", s->problems[i]);
     } else {
-        age_format(now - s->active->activated_at, age, sizeof(age));
         kr_time_format(s->active->activated_at + policy->rotate_every, due,
                        sizeof(due));
-        printf("ok: active key %s, %s old, rotation due %s", s->active->kid,
-               age, due);
+        printf("ok: active key %s, ", s->active->kid);
+        /* A key activated at a later --now than this one has no age yet. */
+        if (now < s->active->activated_at) {
+            kr_time_format(s->active->activated_at, age, sizeof(age));
+            printf("activated in the future at %s", age);
+        } else {
+            age_format(now - s->active->activated_at, age, sizeof(age));
+            printf("%s old", age);
+        }
+        printf(", rotation due %s", due);
     }
     printf("; %zu pending, %zu retiring\n", s->n_pending, s->n_retiring);
 }

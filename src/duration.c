@@ -19,66 +19,117 @@ static const struct {
     {'s', 1},
 };
 
-static int64_t
-unit_seconds(char suffix)
+#define N_UNITS (sizeof(units) / sizeof(units[0]))
+
+/* Returns the index in units[] of suffix, or N_UNITS for an unknown one. */
+static size_t
+unit_index(char suffix)
 {
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+    for (size_t i = 0; i < N_UNITS; i++) {
         if (units[i].suffix == suffix)
-            return units[i].seconds;
+            return i;
     }
-    return 0;
+    return N_UNITS;
+}
+
+static kr_code
+duration_invalid(const char *text, kr_error *err)
+{
+    return kr_error_set(err, KR_E_USAGE,
+                        "invalid duration '%s': expected seconds, or numbers "
+                        "with d, h, m and s in that order, such as 300, 5m "
+                        "or 2h30m",
+                        text != NULL ? text : "");
+}
+
+static kr_code
+duration_too_long(const char *text, kr_error *err)
+{
+    return kr_error_set(err, KR_E_USAGE,
+                        "invalid duration '%s': longer than 100 years", text);
+}
+
+/* Parses one part: digits and, unless they are the whole text, a unit
+ * smaller than every unit before it (*next_unit is the largest still
+ * allowed). Adds its seconds to *total and advances *p. */
+static kr_code
+duration_part_parse(const char *text, const char **p, size_t *next_unit,
+                    int64_t *total, kr_error *err)
+{
+    int64_t value = 0;
+    size_t unit;
+
+    if (**p < '0' || **p > '9')
+        return duration_invalid(text, err);
+    for (; **p >= '0' && **p <= '9'; (*p)++) {
+        value = value * 10 + (**p - '0');
+        if (value > KR_DURATION_MAX)
+            return duration_too_long(text, err);
+    }
+
+    /* A bare number is seconds, but only as the whole duration: "1h30"
+     * could mean 30 minutes or 30 seconds. */
+    if (**p == '\0' && *next_unit == 0) {
+        *total = value;
+        return KR_OK;
+    }
+    unit = unit_index(**p);
+    if (unit == N_UNITS || unit < *next_unit)
+        return duration_invalid(text, err);
+    (*p)++;
+    *next_unit = unit + 1;
+
+    if (value > (KR_DURATION_MAX - *total) / units[unit].seconds)
+        return duration_too_long(text, err);
+    *total += value * units[unit].seconds;
+    return KR_OK;
 }
 
 kr_code
 kr_duration_parse(const char *text, int64_t *seconds, kr_error *err)
 {
-    int64_t value = 0;
-    int64_t scale = 1;
     const char *p = text;
+    size_t next_unit = 0;
+    int64_t total = 0;
+    kr_code rc;
 
-    if (text == NULL || *p < '0' || *p > '9')
-        return kr_error_set(err, KR_E_USAGE,
-                            "invalid duration '%s': expected a number of "
-                            "seconds or a number with s, m, h or d",
-                            text ? text : "");
+    if (text == NULL || *text == '\0')
+        return duration_invalid(text, err);
 
-    for (; *p >= '0' && *p <= '9'; p++) {
-        value = value * 10 + (*p - '0');
-        if (value > KR_DURATION_MAX)
-            return kr_error_set(err, KR_E_USAGE,
-                                "invalid duration '%s': longer than 100 years",
-                                text);
+    while (*p != '\0') {
+        rc = duration_part_parse(text, &p, &next_unit, &total, err);
+        if (rc != KR_OK)
+            return rc;
     }
 
-    if (*p != '\0') {
-        scale = unit_seconds(*p);
-        if (scale == 0 || p[1] != '\0')
-            return kr_error_set(err, KR_E_USAGE,
-                                "invalid duration '%s': expected a number of "
-                                "seconds or a number with s, m, h or d",
-                                text);
-    }
-
-    if (value > KR_DURATION_MAX / scale)
-        return kr_error_set(err, KR_E_USAGE,
-                            "invalid duration '%s': longer than 100 years",
-                            text);
-
-    *seconds = value * scale;
+    *seconds = total;
     return KR_OK;
 }
 
 void
 kr_duration_format(int64_t seconds, char *out, size_t out_size)
 {
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (seconds != 0 && seconds % units[i].seconds == 0) {
-            snprintf(out, out_size, "%" PRId64 "%c",
-                     seconds / units[i].seconds, units[i].suffix);
-            return;
-        }
+    size_t used = 0;
+
+    if (seconds <= 0) {
+        snprintf(out, out_size, "%" PRId64 "s", seconds);
+        return;
     }
-    snprintf(out, out_size, "%" PRId64 "s", seconds);
+
+    out[0] = '\0';
+    for (size_t i = 0; i < N_UNITS && seconds > 0; i++) {
+        int64_t count = seconds / units[i].seconds;
+        int written;
+
+        if (count == 0)
+            continue;
+        seconds -= count * units[i].seconds;
+        written = snprintf(out + used, out_size - used, "%" PRId64 "%c",
+                           count, units[i].suffix);
+        if (written < 0 || (size_t)written >= out_size - used)
+            return;
+        used += (size_t)written;
+    }
 }
 
 void

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Durations as operators write them: "300", "300s", "5m", "2h", "90d". */
+/* Durations as operators write them: "300", "300s", "5m", "2h", "90d",
+ * "2h30m". */
 #ifndef KEYROT_DURATION_H
 #define KEYROT_DURATION_H
 
@@ -12,13 +13,15 @@
  * on deadlines so that now + duration never overflows. */
 #define KR_DURATION_MAX ((int64_t)100 * 366 * 86400)
 
-/* Parses text as a non-negative number of seconds with an optional unit
- * suffix s, m, h or d. Returns KR_E_USAGE on anything else, or on a value
- * above KR_DURATION_MAX. */
+/* Parses text as a non-negative number of seconds: a bare number, or
+ * numbers each followed by a unit d, h, m or s, the units in that order
+ * and each at most once ("1d12h", "2h1m"). Returns KR_E_USAGE on anything
+ * else, or on a total above KR_DURATION_MAX. */
 kr_code kr_duration_parse(const char *text, int64_t *seconds, kr_error *err);
 
-/* Formats seconds as the largest exact unit ("90d", "5m", "61s") into out
- * of out_size bytes. */
+/* Formats seconds exactly, largest unit first ("90d", "5m", "2h1m",
+ * "1m1s"), into out of out_size bytes; kr_duration_parse reads it back. 0
+ * and negative values are written in seconds ("0s"). */
 void kr_duration_format(int64_t seconds, char *out, size_t out_size);
 
 /* Formats Unix seconds as ISO 8601 UTC ("2026-01-01T01:01:00Z") into out,

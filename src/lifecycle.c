@@ -481,9 +481,7 @@ rotation_skip_note(kr_store *store, int64_t if_older_than, kr_plan *plan,
     kr_duration_format(store->ctx->now - active.activated_at, age,
                        sizeof(age));
     kr_duration_format(if_older_than, limit, sizeof(limit));
-    plan_note(plan,
-              "the active key %s was activated %s ago, less than %s; "
-              "nothing to do",
+    plan_note(plan, "the active key %s was activated %s ago, less than %s",
               active.kid, age, limit);
     return KR_OK;
 }

@@ -96,6 +96,13 @@ plan_json_print(const kr_plan *plan, bool dry_run)
     cli_json_print(obj, false);
 }
 
+/* Returns the number of state changes the plan counts but does not list. */
+static size_t
+unlisted(const kr_plan *plan)
+{
+    return plan->n_transitions_total - plan->n_transitions;
+}
+
 /* Formats one state change as "KID: FROM -> TO (details)". */
 static void
 transition_format(const kr_transition *t, char *out, size_t out_size)
@@ -139,9 +146,9 @@ cmd_plan_transitions_print(const kr_plan *plan)
         transition_format(&plan->transitions[i], line, sizeof(line));
         printf("%s\n", line);
     }
-    if (plan->n_transitions_total > plan->n_transitions)
-        printf("and %zu more state changes\n",
-               plan->n_transitions_total - plan->n_transitions);
+    if (unlisted(plan) > 0)
+        printf("and %zu more state change%s\n", unlisted(plan),
+               unlisted(plan) == 1 ? "" : "s");
 }
 
 void
@@ -177,7 +184,7 @@ cmd_plan_notes_print(const kr_cli *cli, const kr_plan *plan)
         transition_format(&plan->transitions[i], line, sizeof(line));
         cli_note(cli, "%s", line);
     }
-    if (plan->n_transitions_total > plan->n_transitions)
-        cli_note(cli, "and %zu more state changes",
-                 plan->n_transitions_total - plan->n_transitions);
+    if (unlisted(plan) > 0)
+        cli_note(cli, "and %zu more state change%s", unlisted(plan),
+                 unlisted(plan) == 1 ? "" : "s");
 }

@@ -127,4 +127,17 @@ expect_err "^keyrot: activate: cannot activate key t1: it is retired; a retired 
 
 kr check
 expect_rc 0 "check passes"
+
+# A plan lists 16 state changes and counts the rest, in the singular for
+# one ("and 1 more state change").
+fresh_store
+for i in $(seq 3 18); do
+    kr --now "$T0" generate --kid "m$i" --activate
+done
+kr --now "$T" tick
+expect_rc 0 "tick with 17 due retirements"
+[ "$(grep -c 'deadline passed' "$t_dir/out")" -eq 16 ] &&
+    pass "the plan lists 16 state changes" ||
+    fail "the plan lists $(grep -c 'deadline passed' "$t_dir/out") state changes"
+expect_out "^and 1 more state change$" "the 17th is counted in the singular"
 finish

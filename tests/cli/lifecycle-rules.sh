@@ -85,7 +85,7 @@ refused "kid a1 already exists" \
     "rotate to an existing kid" --now "$T" rotate --kid a1
 refused "kid a1 already exists" \
     "rotate --dry-run to an existing kid" --now "$T" rotate --kid a1 --dry-run
-refused "overlap 1h is shorter than max_token_ttl \+ leeway \(61m\)" \
+refused "overlap 1h is shorter than max_token_ttl \+ leeway \(1h1m\)" \
     "activate with a short overlap" --now "$T" activate p1 --overlap 1h
 refused "overlap 1h is shorter" \
     "rotate with a short overlap" --now "$T" rotate --overlap 1h

@@ -31,7 +31,7 @@ refused_set() {
     expect_unchanged "$t_dir/before.sql" "$what"
 }
 
-refused_set 4 "overlap 2h is shorter than max_token_ttl \+ leeway \(121m\)" \
+refused_set 4 "overlap 2h is shorter than max_token_ttl \+ leeway \(2h1m\)" \
     "raising max_token_ttl alone past the overlap" max_token_ttl=2h
 refused_set 2 "unknown policy setting 'bogus'" "an unknown setting" bogus=1
 refused_set 2 "expected NAME=VALUE, got 'overlap'" "a setting without a value" overlap
@@ -72,7 +72,7 @@ kr generate --kid k1 --activate
 kr generate --kid k2
 kr activate k2 --overlap 3h
 expect_rc 4 "an overlap below the new max_token_ttl + leeway"
-expect_err "overlap 3h is shorter than max_token_ttl \+ leeway \(181m\)" "the refusal uses the new policy"
+expect_err "overlap 3h is shorter than max_token_ttl \+ leeway \(3h1m\)" "the refusal uses the new policy"
 kr show k1
 expect_out "^key: +RSA 3072$" "generate uses the new default_bits"
 finish
