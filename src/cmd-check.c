@@ -15,45 +15,108 @@ static const char usage[] =
     "SQLite's integrity check of pages and indexes; at most one active key;\n"
     "timestamps that match each key's state; each key's thumbprint and size\n"
     "against its stored n and e; each private part parses and belongs to\n"
-    "its public key. Prints one line per problem, then a summary. Reads\n"
+    "its public key; each key's state against the newest state its audit\n"
+    "records name. A store file that SQLite finds corrupt or not a\n"
+    "database fails the check too. Private parts encrypted at rest are\n"
+    "checked only with the store passphrase (--store-passphrase-file);\n"
+    "without it they are listed as skipped, which is no failure.\n"
+    "Prints one 'problem:' or 'skipped:' line each, then a summary. Reads\n"
     "only and repairs nothing. The audit chain has its own check, 'keyrot\n"
     "audit verify'.\n"
     "With --json: {\"ok\":...,\"keys\":N,\"problems\":[{\"check\":...,\"kid\":...,\n"
-    "\"detail\":...}]}.\n";
+    "\"detail\":...}],\"skipped\":[{\"check\":...,\"kid\":...,\"detail\":...}]}.\n";
+
+/* Returns a list of problems or skipped checks as a JSON array. */
+static json_t *
+entries_json(const kr_check_problem *entries, size_t n_entries)
+{
+    json_t *array = json_array();
+
+    for (size_t i = 0; i < n_entries; i++) {
+        const kr_check_problem *p = &entries[i];
+
+        json_array_append_new(
+            array, json_pack("{s:s, s:o, s:s}", "check", p->check, "kid",
+                             p->kid[0] ? json_string(p->kid) : json_null(),
+                             "detail", p->detail));
+    }
+    return array;
+}
 
 static void
 report_json_print(const kr_check_report *report)
 {
-    json_t *problems = json_array();
-
-    for (size_t i = 0; i < report->n_problems; i++) {
-        const kr_check_problem *p = &report->problems[i];
-
-        json_array_append_new(
-            problems, json_pack("{s:s, s:o, s:s}", "check", p->check, "kid",
-                                p->kid[0] ? json_string(p->kid) : json_null(),
-                                "detail", p->detail));
-    }
-    cli_json_print(json_pack("{s:b, s:I, s:o}", "ok", report->n_problems == 0,
-                             "keys", (json_int_t)report->n_keys, "problems",
-                             problems),
+    cli_json_print(json_pack("{s:b, s:I, s:o, s:o}", "ok",
+                             report->n_problems == 0, "keys",
+                             (json_int_t)report->n_keys, "problems",
+                             entries_json(report->problems,
+                                          report->n_problems),
+                             "skipped",
+                             entries_json(report->skipped,
+                                          report->n_skipped)),
                    false);
+}
+
+static void
+entries_print(const char *label, const kr_check_problem *entries,
+              size_t n_entries)
+{
+    for (size_t i = 0; i < n_entries; i++) {
+        const kr_check_problem *p = &entries[i];
+
+        printf("%s: %s: %s%s%s\n", label, p->check, p->kid,
+               p->kid[0] ? ": " : "", p->detail);
+    }
+}
+
+static const char *
+plural(size_t n)
+{
+    return n == 1 ? "" : "s";
 }
 
 static void
 report_print(const kr_check_report *report)
 {
-    for (size_t i = 0; i < report->n_problems; i++) {
-        const kr_check_problem *p = &report->problems[i];
+    char skipped[64] = "";
 
-        printf("problem: %s: %s%s%s\n", p->check, p->kid,
-               p->kid[0] ? ": " : "", p->detail);
-    }
-    if (report->n_problems == 0)
-        printf("ok: %zu keys checked; every check holds\n", report->n_keys);
+    entries_print("problem", report->problems, report->n_problems);
+    entries_print("skipped", report->skipped, report->n_skipped);
+    if (report->n_skipped > 0)
+        snprintf(skipped, sizeof(skipped), ", %zu check%s skipped",
+                 report->n_skipped, plural(report->n_skipped));
+
+    if (report->damaged)
+        printf("failed: the store file is damaged, so the checks stopped "
+               "there; %zu problem%s found\n",
+               report->n_problems, plural(report->n_problems));
+    else if (report->n_problems > 0)
+        printf("failed: %zu problem%s in %zu key%s%s\n", report->n_problems,
+               plural(report->n_problems), report->n_keys,
+               plural(report->n_keys), skipped);
+    else if (report->n_skipped > 0)
+        printf("ok: %zu key%s checked%s; every check that ran holds\n",
+               report->n_keys, plural(report->n_keys), skipped);
     else
-        printf("failed: %zu problems in %zu keys\n", report->n_problems,
-               report->n_keys);
+        printf("ok: %zu keys checked; every check holds\n", report->n_keys);
+}
+
+/* Opens the store, or, when SQLite finds the file damaged, fills report
+ * with that problem and leaves *store NULL. Returns an exit status. */
+static int
+store_open_or_damage(kr_cli *cli, kr_store **store, kr_check_report *report)
+{
+    kr_error err = {0}, probe_err = {0};
+
+    if (cli_store_open(cli, store, &err) == KR_OK)
+        return 0;
+    if (err.code != KR_E_SYSTEM)
+        return cli_report(cli, &err, NULL);
+    if (kr_store_check_file(cli->store_path, report, &probe_err) != KR_OK)
+        return cli_report(cli, &probe_err, NULL);
+    if (!report->damaged)
+        return cli_report(cli, &err, NULL);
+    return 0;
 }
 
 int
@@ -81,10 +144,11 @@ cmd_check(kr_cli *cli, int argc, char **argv)
         return cli_fail(cli, KR_E_USAGE, "unexpected argument '%s'",
                         argv[optind]);
 
-    if (cli_store_open(cli, &store, &err) != KR_OK)
-        return cli_report(cli, &err, NULL);
+    status = store_open_or_damage(cli, &store, &report);
+    if (status != 0)
+        goto out;
 
-    if (kr_store_check(store, &report, &err) != KR_OK) {
+    if (store != NULL && kr_store_check(store, &report, &err) != KR_OK) {
         status = cli_report(cli, &err, NULL);
         goto out;
     }
@@ -94,7 +158,7 @@ cmd_check(kr_cli *cli, int argc, char **argv)
         report_print(&report);
     if (report.n_problems > 0)
         status = cli_fail(cli, KR_E_INVALID, "the store failed %zu check%s",
-                          report.n_problems, report.n_problems == 1 ? "" : "s");
+                          report.n_problems, plural(report.n_problems));
 
 out:
     kr_check_report_clear(&report);

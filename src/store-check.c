@@ -62,26 +62,69 @@ static const struct {
 
 #define N_STATES ((size_t)KR_STATE_REVOKED + 1)
 
+/* Appends one entry to a list of problems or skipped checks. */
+static kr_code
+entry_add(kr_check_problem **list, size_t *n, const char *check,
+          const char *kid, kr_error *err, const char *fmt, va_list ap)
+{
+    kr_check_problem *grown, *p;
+
+    grown = realloc(*list, (*n + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return kr_error_set(err, KR_E_SYSTEM, "out of memory");
+    *list = grown;
+    p = &grown[(*n)++];
+
+    snprintf(p->check, sizeof(p->check), "%s", check);
+    snprintf(p->kid, sizeof(p->kid), "%s", kid != NULL ? kid : "");
+    vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+    return KR_OK;
+}
+
 __attribute__((format(printf, 5, 6))) static kr_code
 problem_add(kr_check_report *report, const char *check, const char *kid,
             kr_error *err, const char *fmt, ...)
 {
-    kr_check_problem *grown, *p;
     va_list ap;
+    kr_code rc;
 
-    grown = realloc(report->problems,
-                    (report->n_problems + 1) * sizeof(*grown));
-    if (grown == NULL)
-        return kr_error_set(err, KR_E_SYSTEM, "out of memory");
-    report->problems = grown;
-    p = &report->problems[report->n_problems++];
-
-    snprintf(p->check, sizeof(p->check), "%s", check);
-    snprintf(p->kid, sizeof(p->kid), "%s", kid != NULL ? kid : "");
     va_start(ap, fmt);
-    vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+    rc = entry_add(&report->problems, &report->n_problems, check, kid, err,
+                   fmt, ap);
     va_end(ap);
-    return KR_OK;
+    return rc;
+}
+
+/* Records a check that could not run; it is no failure. */
+__attribute__((format(printf, 5, 6))) static kr_code
+skipped_add(kr_check_report *report, const char *check, const char *kid,
+            kr_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    kr_code rc;
+
+    va_start(ap, fmt);
+    rc = entry_add(&report->skipped, &report->n_skipped, check, kid, err,
+                   fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Whether an SQLite result code means a damaged file: corrupt pages, or
+ * no database at all (a destroyed header). */
+static bool
+code_is_damage(int code)
+{
+    return (code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB;
+}
+
+/* Records that SQLite could not read the store, as a problem. */
+static kr_code
+damage_add(kr_check_report *report, const char *sqlite_msg, kr_error *err)
+{
+    report->damaged = true;
+    return problem_add(report, "integrity", NULL, err,
+                       "SQLite cannot read the store file: %s", sqlite_msg);
 }
 
 /* Runs a statement that returns no rows (BEGIN, COMMIT). */
@@ -95,6 +138,29 @@ statement_run(kr_store *store, const char *sql, kr_error *err)
         || sqlite3_step(stmt) != SQLITE_DONE)
         rc = kr_store_sql_error(store, "checking the store", err);
     sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* Adds the findings of one row of SQLite's integrity check. A row may
+ * carry several findings, one per line, under a "*** in database main ***"
+ * heading. Each becomes a problem of its own, so every problem is one
+ * line. */
+static kr_code
+integrity_row_add(kr_check_report *report, const char *row, kr_error *err)
+{
+    static const char heading[] = "*** in database ";
+    kr_code rc = KR_OK;
+
+    while (rc == KR_OK && *row != '\0') {
+        int len = (int)strcspn(row, "\n");
+
+        if (len > 0 && strncmp(row, heading, sizeof(heading) - 1) != 0)
+            rc = problem_add(report, "integrity", NULL, err,
+                             "SQLite integrity check: %.*s", len, row);
+        row += len;
+        if (*row == '\n')
+            row++;
+    }
     return rc;
 }
 
@@ -115,8 +181,7 @@ integrity_check(kr_store *store, kr_check_report *report, kr_error *err)
         const char *row = (const char *)sqlite3_column_text(stmt, 0);
 
         if (row != NULL && strcmp(row, "ok") != 0)
-            rc = problem_add(report, "integrity", NULL, err,
-                             "SQLite integrity check: %s", row);
+            rc = integrity_row_add(report, row, err);
     }
     if (rc == KR_OK && step != SQLITE_DONE && step != SQLITE_ROW)
         rc = kr_store_sql_error(store, "checking the store", err);
@@ -240,6 +305,7 @@ private_check(sqlite3_stmt *stmt, const char *kid, const kr_rsakey *public,
     kr_rsakey *key = NULL;
     uint8_t *der = NULL;
     size_t der_len;
+    bool encrypted = sqlite3_column_int(stmt, 14) != 0;
     kr_code rc = KR_OK;
 
     der_len = (size_t)sqlite3_column_bytes(stmt, 6);
@@ -249,17 +315,26 @@ private_check(sqlite3_stmt *stmt, const char *kid, const kr_rsakey *public,
     if (der_len > 0)
         memcpy(der, sqlite3_column_blob(stmt, 6), der_len);
 
-    if (sqlite3_column_int(stmt, 14) == 0) {
+    if (!encrypted) {
         parse_rc = kr_rsakey_from_pkcs8_der(der, der_len, &key, &parse_err);
     } else if (passphrase != NULL) {
         parse_rc = kr_rsakey_from_pkcs8_der_encrypted(der, der_len, passphrase,
                                                       &key, &parse_err);
     } else {
-        /* Encrypted at rest: checkable only with the store passphrase. */
+        rc = skipped_add(report, "private", kid, err,
+                         "the private part is encrypted at rest and no "
+                         "store passphrase was given, so it was not "
+                         "checked");
         goto out;
     }
 
-    if (parse_rc != KR_OK)
+    /* GnuTLS cannot tell a wrong passphrase from damaged ciphertext, and
+     * the first is far more likely. */
+    if (parse_rc == KR_E_REFUSED && encrypted)
+        rc = problem_add(report, "private", kid, err,
+                         "the store passphrase does not open the private "
+                         "part: a wrong passphrase, or a damaged part");
+    else if (parse_rc != KR_OK)
         rc = problem_add(report, "private", kid, err,
                          "the private part does not parse: %s",
                          parse_err.msg);
@@ -423,25 +498,71 @@ kr_store_check_history(kr_store *store, kr_check_report *report,
 kr_code
 kr_store_check(kr_store *store, kr_check_report *report, kr_error *err)
 {
+    kr_error check_err = {0};
     kr_code rc;
 
     memset(report, 0, sizeof(*report));
 
     /* One read transaction, so every check reads the same snapshot while
      * other processes keep writing. */
-    rc = statement_run(store, "BEGIN", err);
-    if (rc != KR_OK)
-        return rc;
+    rc = statement_run(store, "BEGIN", &check_err);
+    if (rc == KR_OK)
+        rc = integrity_check(store, report, &check_err);
+    if (rc == KR_OK)
+        rc = active_count_check(store, report, &check_err);
+    if (rc == KR_OK)
+        rc = keys_check(store, report, &check_err);
+    if (rc == KR_OK)
+        rc = history_check(store, report, &check_err);
 
-    rc = integrity_check(store, report, err);
-    if (rc == KR_OK)
-        rc = active_count_check(store, report, err);
-    if (rc == KR_OK)
-        rc = keys_check(store, report, err);
-    if (rc == KR_OK)
-        rc = history_check(store, report, err);
+    /* A damaged page stops the check that reads it, and every later one.
+     * That is a finding about the store, not a failure to check it. The
+     * connection still reports the code of the statement that failed. */
+    if (rc == KR_E_SYSTEM
+        && code_is_damage(sqlite3_extended_errcode(store->db)))
+        rc = damage_add(report, sqlite3_errmsg(store->db), err);
+    else if (rc != KR_OK)
+        kr_error_set(err, rc, "%s", check_err.msg);
 
     kr_store_rollback(store);
+    return rc;
+}
+
+kr_code
+kr_store_check_file(const char *path, kr_check_report *report,
+                    kr_error *err)
+{
+    /* A damaged header or schema page fails at the first statement, and
+     * any other damage shows in quick_check's rows. */
+    static const char sql[] = "PRAGMA quick_check(10)";
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    kr_code rc = KR_OK;
+
+    memset(report, 0, sizeof(*report));
+
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW,
+                        NULL)
+        != SQLITE_OK)
+        goto out;
+    sqlite3_extended_result_codes(db, 1);
+
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK) {
+        while (rc == KR_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+            const char *row = (const char *)sqlite3_column_text(stmt, 0);
+
+            if (row != NULL && strcmp(row, "ok") != 0) {
+                report->damaged = true;
+                rc = integrity_row_add(report, row, err);
+            }
+        }
+    }
+    if (rc == KR_OK && code_is_damage(sqlite3_extended_errcode(db)))
+        rc = damage_add(report, sqlite3_errmsg(db), err);
+
+out:
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
     return rc;
 }
 
@@ -449,5 +570,6 @@ void
 kr_check_report_clear(kr_check_report *report)
 {
     free(report->problems);
+    free(report->skipped);
     memset(report, 0, sizeof(*report));
 }

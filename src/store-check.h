@@ -11,6 +11,7 @@
 #ifndef KEYROT_STORE_CHECK_H
 #define KEYROT_STORE_CHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -30,20 +31,38 @@ typedef struct kr_check_report {
     size_t n_keys;               /* keys examined */
     size_t n_problems;
     kr_check_problem *problems;  /* malloc'd array of n_problems */
+    size_t n_skipped;
+    kr_check_problem *skipped;   /* malloc'd array of n_skipped: checks
+                                    that could not run, and why; not
+                                    failures */
+    bool damaged;                /* SQLite found the file corrupt or not a
+                                    database, so the checks stopped there;
+                                    problems names it */
 } kr_check_report;
 
 /* Runs every check on one consistent snapshot of the store and fills
- * *report (which it first clears to empty). Returns KR_OK when the checks
- * ran, whatever they found; KR_E_SYSTEM when they could not run. */
+ * *report (which it first clears to empty). A file that SQLite finds
+ * corrupt or not a database while checking is a problem (report->damaged),
+ * not an error. Returns KR_OK when the checks ran, whatever they found;
+ * KR_E_SYSTEM when they could not run. */
 kr_code kr_store_check(kr_store *store, kr_check_report *report,
                        kr_error *err);
+
+/* Checks the file at path that kr_store_open could not open. When SQLite
+ * finds it corrupt or not a database, fills *report with that problem and
+ * sets report->damaged. Otherwise it leaves the report empty, so the open
+ * error is the one to report (permissions, another program's database). Opens the file
+ * read-only and changes nothing. Returns KR_OK, or KR_E_SYSTEM when out
+ * of memory. */
+kr_code kr_store_check_file(const char *path, kr_check_report *report,
+                            kr_error *err);
 
 /* Runs only the history check: each key's state against its audit
  * records. Fills *report like kr_store_check; n_keys stays 0. */
 kr_code kr_store_check_history(kr_store *store, kr_check_report *report,
                                kr_error *err);
 
-/* Frees the problems of a report; the report may be reused afterwards. */
+/* Frees the problems and skipped checks of a report; the report may be reused afterwards. */
 void kr_check_report_clear(kr_check_report *report);
 
 #endif

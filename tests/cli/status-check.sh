@@ -50,7 +50,7 @@ kr check
 expect_rc 0 "check on a sound store"
 expect_out "^ok: 3 keys checked; every check holds$" "check reports what it checked"
 kr --json check
-expect_out '^\{"ok":true,"keys":3,"problems":\[\]\}$' "check --json"
+expect_out '^\{"ok":true,"keys":3,"problems":\[\],"skipped":\[\]\}$' "check --json"
 
 cp "$STORE" "$t_dir/sound.db"
 
