@@ -74,6 +74,10 @@
  *      enforce part of the rule, and kr_store_check verifies all of it.
  *  10. A dry run changes nothing: it runs the same transaction, then
  *      change_finish skips the commit and the exit label rolls back.
+ *  11. A key's history never runs backwards: no change to a key is dated
+ *      (--now, or the clock) before the latest event recorded for it.
+ *      time_order_check, called by transition_apply, purge_apply and,
+ *      for a rotation that is not due, rotation_skip_note.
  */
 #include "config.h"
 
@@ -157,6 +161,50 @@ transition_refuse(const char *action, const kr_key_info *key, kr_error *err)
     return kr_error_set(err, KR_E_REFUSED, "cannot %s key %s: it is %s; %s",
                         action, key->kid, kr_state_name(key->state),
                         allowed_from[key->state]);
+}
+
+/* One recorded event of a key, for time_order_check. */
+typedef struct key_event {
+    const char *verb; /* "created", "activated", ... */
+    int64_t at;
+} key_event;
+
+/*
+ * Refuses a change to key dated before the latest event the store records
+ * for it, so that a history cannot run backwards: an activation before
+ * the key's creation, or a retire_after before the previous key's own
+ * activation. The date is the --now of the command, or the clock when it
+ * was stepped back. transition_apply calls this after its caller has set
+ * the new timestamps to now, so only the earlier records can be later.
+ */
+static kr_code
+time_order_check(const kr_store *store, const kr_key_info *key,
+                 kr_error *err)
+{
+    const key_event events[] = {
+        {"created", key->created_at},     {"activated", key->activated_at},
+        {"deactivated", key->deactivated_at}, {"retired", key->retired_at},
+        {"revoked", key->revoked_at},     {"purged", key->purged_at},
+    };
+    const key_event *latest = &events[0];
+    char now_text[32], latest_text[32];
+
+    /* On a tie the later event names the time: "activated", not
+     * "created", for a key generated with --activate. */
+    for (size_t i = 1; i < sizeof(events) / sizeof(events[0]); i++) {
+        if (events[i].at >= latest->at)
+            latest = &events[i];
+    }
+    if (store->ctx->now >= latest->at)
+        return KR_OK;
+
+    kr_time_format(store->ctx->now, now_text, sizeof(now_text));
+    kr_time_format(latest->at, latest_text, sizeof(latest_text));
+    return kr_error_set(err, KR_E_REFUSED,
+                        "%s %s is before key %s was %s at %s; a change to a "
+                        "key cannot be dated before its recorded history",
+                        store->ctx->now_overridden ? "--now" : "the clock",
+                        now_text, key->kid, latest->verb, latest_text);
 }
 
 /* --- plans ------------------------------------------------------------- */
@@ -259,6 +307,10 @@ transition_apply(kr_store *store, const kr_policy *policy, kr_key_info *key,
     kr_transition t = {0};
     json_t *details = NULL;
     kr_code rc;
+
+    rc = time_order_check(store, key, err);
+    if (rc != KR_OK)
+        return rc;
 
     t.from = key->state;
     t.to = c->to;
@@ -475,6 +527,8 @@ rotation_skip_note(kr_store *store, int64_t if_older_than, kr_plan *plan,
     kr_code rc;
 
     rc = kr_store_active_get(store, &active, err);
+    if (rc == KR_OK)
+        rc = time_order_check(store, &active, err);
     if (rc != KR_OK)
         return rc;
 
@@ -821,6 +875,9 @@ purge_apply(kr_store *store, const kr_key_info *key, kr_plan *plan,
 
     if (key->state != KR_STATE_RETIRED && key->state != KR_STATE_REVOKED)
         return transition_refuse("purge", key, err);
+    rc = time_order_check(store, key, err);
+    if (rc != KR_OK)
+        return rc;
     if (!key->has_private && key->purged_at != 0) {
         kr_time_format(key->purged_at, purged_at, sizeof(purged_at));
         plan_note(plan, "the private part of key %s was already purged at %s",

@@ -5,7 +5,9 @@
  * transitions (retiring keys past their deadline become retired), then
  * checks its rules and applies its change with the audit records, all in
  * one transaction. With dry_run it does the same work and rolls it back,
- * so the plan it fills is what the real run would do.
+ * so the plan it fills is what the real run would do. Each refuses
+ * (KR_E_REFUSED) a change dated before the latest event recorded for a
+ * key it changes.
  *
  * The design note at the top of lifecycle.c lists the transitions and the
  * invariants.

@@ -198,8 +198,10 @@ check_key_ok() {
         ;;
     esac
 
-    # A JWK carries its own kid; PEM and DER take the manifest's.
-    set -- import "$KR_FIXTURES/$path"
+    # A JWK carries its own kid; PEM and DER take the manifest's. The key
+    # is registered at the fixtures' clock, because it is activated at that
+    # clock below and keyrot refuses a history that runs backwards.
+    set -- --now "$KR_NOW" import "$KR_FIXTURES/$path"
     case $path in
     *.jwk.json) ;;
     *) set -- "$@" --kid "$kid" ;;
