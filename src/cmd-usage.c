@@ -35,7 +35,7 @@ static const char usage_help[] =
     "\n"
     "The audience is the token's aud claim; '-' stands for none, and for\n"
     "refused tokens whose signature was not checked. A refused token whose\n"
-    "kid is missing or malformed counts under kid '-'.\n"
+    "kid is missing, malformed or not in the store counts under kid '-'.\n"
     "The policy setting usage_counters=0 stops counting; usage_records=1\n"
     "adds one audit record per token (its SHA-256, never the token).\n";
 

@@ -153,11 +153,17 @@ typedef enum kr_usage_kind {
     KR_USAGE_REFUSED,
 } kr_usage_kind;
 
+/* The verify reason code of a token whose kid the store does not know. */
+#define KR_USAGE_REASON_KID_UNKNOWN "kid_unknown"
+
 /* One token signed or verified. Everything is borrowed for the call. */
 typedef struct kr_usage_event {
     kr_usage_kind kind;
     const char *kid;      /* the signing key, or the token header's kid when
-                             it was syntactically valid; else NULL */
+                             it was syntactically valid; else NULL. A
+                             refusal for reason kid_unknown counts under
+                             the empty kid, so that unknown kids add no
+                             rows. */
     const char *reason;   /* KR_USAGE_REFUSED: the verify reason code */
     const json_t *claims; /* the claims once the signature held (or as
                              signed); NULL before that: then the token's
@@ -203,7 +209,8 @@ typedef struct kr_usage_refusal {
 /* The usage of one key and audience, summed over the days selected. Times
  * are the command clock (--now when given), 0 = never. */
 typedef struct kr_usage_row {
-    char kid[KR_KID_SIZE];       /* "" for refused tokens without a kid */
+    char kid[KR_KID_SIZE];       /* "" for refused tokens without a kid, or
+                                    with one the store does not know */
     char aud[KR_USAGE_AUD_SIZE]; /* "" when none, or not trusted */
     int64_t n_signed;
     int64_t last_exp;

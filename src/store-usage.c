@@ -344,6 +344,8 @@ record_add(kr_usage_batch *batch, const kr_usage_event *ev, const char *kid,
     }
     if (ev->kind == KR_USAGE_REFUSED && ev->reason != NULL)
         json_object_set_new(details, "reason", json_string(ev->reason));
+    if (kid[0] == '\0' && ev->kid != NULL)
+        json_object_set_new(details, "kid", json_string(ev->kid));
 
     if (!array_reserve((void **)&batch->tokens, &batch->cap_tokens,
                        batch->n_tokens, sizeof(*batch->tokens))) {
@@ -365,10 +367,15 @@ kr_usage_batch_add(kr_usage_batch *batch, const kr_usage_event *ev,
     const char *kid = ev->kid != NULL ? ev->kid : "";
     kr_code rc = KR_OK;
 
-    /* NOTE: a refused token counts under its header kid when that kid is
-     * well-formed, even when the store does not know it, so that tokens
-     * from a key missing here show up. Hostile tokens with ever new kids
-     * therefore add rows, one per kid, audience and day. */
+    /* A kid that the store does not know is only what the token claims:
+     * counted as such, hostile tokens with ever new kids would add rows
+     * without limit. So those refusals count under the empty kid, like a
+     * token without a kid, and the per-token record keeps the claimed kid
+     * in its details. */
+    if (ev->kind == KR_USAGE_REFUSED && ev->reason != NULL
+        && strcmp(ev->reason, KR_USAGE_REASON_KID_UNKNOWN) == 0)
+        kid = "";
+
     batch->n_pending++;
     if (batch->counters)
         rc = counters_add(batch, ev, kid, now, err);
