@@ -564,10 +564,11 @@ policy_setting_parse(const kr_policy_setting *setting,
     return KR_OK;
 }
 
-/* Writes one policy row and its audit record. */
+/* Writes one policy row and its audit record, which keeps the value it
+ * replaced so that the log alone shows what each change undid. */
 static kr_code
-policy_row_write(kr_store *store, const char *name, int64_t value,
-                 kr_error *err)
+policy_row_write(kr_store *store, const char *name, int64_t old_value,
+                 int64_t value, kr_error *err)
 {
     static const char sql[] =
         "INSERT INTO policy (name, value) VALUES (?, ?)"
@@ -588,7 +589,8 @@ policy_row_write(kr_store *store, const char *name, int64_t value,
     if (rc != KR_OK)
         goto out;
 
-    details = json_pack("{s:s, s:I}", "name", name, "value", (json_int_t)value);
+    details = json_pack("{s:s, s:I, s:I}", "name", name, "old_value",
+                        (json_int_t)old_value, "value", (json_int_t)value);
     rc = kr_store_audit_append(store, "policy_set", NULL, details, err);
 
 out:
@@ -639,10 +641,12 @@ kr_store_policy_update(kr_store *store, const kr_policy_setting *settings,
 
     for (size_t i = 0; i < N_POLICY_FIELDS; i++) {
         int64_t value = *policy_slot(&new_policy, &policy_fields[i]);
+        int64_t old_value = *policy_slot(&old_policy, &policy_fields[i]);
 
-        if (value == *policy_slot(&old_policy, &policy_fields[i]))
+        if (value == old_value)
             continue;
-        rc = policy_row_write(store, policy_fields[i].name, value, err);
+        rc = policy_row_write(store, policy_fields[i].name, old_value, value,
+                              err);
         if (rc != KR_OK)
             goto out;
         changed++;

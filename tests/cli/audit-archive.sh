@@ -31,7 +31,7 @@ kr --now "$((T0 + 60))" activate k2
 kr --now "$((T0 + 60))" policy set leeway=2m
 # Records 5 deactivate, 6 activate, 7 policy_set.
 kr --json audit --event policy_set
-expect_out '"event":"policy_set","kid":null,"details":\{"name":"leeway","value":120\}' \
+expect_out '"event":"policy_set","kid":null,"details":\{"name":"leeway","old_value":60,"value":120\}' \
     "a policy change writes its record"
 
 kr audit archive --out "$t_dir/a1.jsonl"
