@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <gnutls/gnutls.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ static const char usage[] =
     "public JWK) to standard output or to FILE. With --private, writes the\n"
     "private key (unencrypted PKCS#8 as PEM or DER, or a private JWK) to\n"
     "FILE, which must not exist yet and is created with mode 0600; the\n"
-    "export is recorded in the audit log.\n"
+    "export is recorded in the audit log with FILE's absolute path.\n"
     "\n"
     "  --format F   pem (default), der or jwk\n"
     "  --out FILE   write to FILE instead of standard output\n"
@@ -174,12 +175,45 @@ file_write_new(const char *path, const uint8_t *data, size_t len,
 
 static const char *const format_names[] = {"pem", "der", "jwk"};
 
+/* Returns path with its directory resolved by realpath, so that the audit
+ * record names the exported file wherever the command ran. Returns NULL
+ * when the directory cannot be resolved or memory runs out. The result is
+ * for free(). */
+static char *
+path_absolute(const char *path)
+{
+    char *dir_copy = strdup(path), *base_copy = strdup(path);
+    char *dir = NULL, *result = NULL;
+    const char *base;
+    size_t size;
+
+    if (dir_copy == NULL || base_copy == NULL)
+        goto out;
+    dir = realpath(dirname(dir_copy), NULL);
+    if (dir == NULL)
+        goto out;
+
+    base = basename(base_copy);
+    size = strlen(dir) + 1 + strlen(base) + 1;
+    result = malloc(size);
+    if (result != NULL)
+        snprintf(result, size, "%s%s%s", dir,
+                 strcmp(dir, "/") == 0 ? "" : "/", base);
+
+out:
+    free(dir);
+    free(dir_copy);
+    free(base_copy);
+    return result;
+}
+
 int
 cmd_export(kr_cli *cli, int argc, char **argv)
 {
     export_args args = {0};
     kr_store *store = NULL;
     kr_rsakey *key = NULL;
+    char *out_path = NULL;
     uint8_t *data = NULL;
     size_t len = 0;
     kr_key_info info;
@@ -224,15 +258,23 @@ cmd_export(kr_cli *cli, int argc, char **argv)
     }
 
     /* An export that cannot be audited is undone. */
-    if (args.private_part
-        && kr_store_export_record(store, info.kid, format_names[args.format],
-                                  args.out, &err)
-               != KR_OK) {
-        unlink(args.out);
-        status = cli_report(cli, &err, info.kid);
+    if (args.private_part) {
+        out_path = path_absolute(args.out);
+        if (out_path == NULL)
+            kr_error_set(&err, KR_E_SYSTEM,
+                         "cannot resolve the directory of %s: %s", args.out,
+                         strerror(errno));
+        else
+            kr_store_export_record(store, info.kid,
+                                   format_names[args.format], out_path, &err);
+        if (err.code != KR_OK) {
+            unlink(args.out);
+            status = cli_report(cli, &err, info.kid);
+        }
     }
 
 out:
+    free(out_path);
     if (data != NULL) {
         gnutls_memset(data, 0, len);
         free(data);
