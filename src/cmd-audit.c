@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -19,7 +20,9 @@
 #include "store-audit.h"
 #include "store-check.h"
 
-static const char usage[] =
+/* The help, in two parts around the list of events (from the table in
+ * store-audit.c). */
+static const char usage_head[] =
     "Usage: keyrot audit [--kid KID] [--event EVENT] [--since T] [--until T]\n"
     "       keyrot audit verify [--anchor SEQ:HASH]\n"
     "       keyrot audit archive --before T --out FILE\n"
@@ -28,14 +31,18 @@ static const char usage[] =
     "the --now time the command ran with (when given), actor (user@host),\n"
     "event, kid and details. With --json, one JSON object per line.\n"
     "\n"
-    "  --kid KID       only records about this key\n"
-    "  --event EVENT   only this event (init, generate, import, activate,\n"
-    "                  deactivate, retire, revoke, purge, policy_set,\n"
-    "                  audit_archive, token_signed, ...)\n"
+    "  --kid KID       only records about this key; a kid that names no key\n"
+    "                  in the store exits 3\n"
+    "  --event EVENT   only this event, one of those listed below; another\n"
+    "                  name exits 2\n"
     "  --since T       only records written at or after T\n"
     "  --until T       only records written before T\n"
     "T is Unix seconds, or UTC as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, and is\n"
     "compared with the wall-clock time of each record.\n"
+    "\n"
+    "Events:\n";
+
+static const char usage_tail[] =
     "\n"
     "audit verify recomputes the hash chain and exits 1 naming the first bad\n"
     "record when a record was edited, deleted, inserted or reordered, or the\n"
@@ -51,6 +58,19 @@ static const char usage[] =
     "must not exist), then removes them from the store behind a chained\n"
     "audit_archive record holding the last archived hash, so that the chain\n"
     "still verifies. It refuses to archive a broken chain.\n";
+
+static void
+usage_print(void)
+{
+    const kr_audit_event_info *events;
+    size_t n_events;
+
+    fputs(usage_head, stdout);
+    events = kr_audit_events(&n_events);
+    for (size_t i = 0; i < n_events; i++)
+        printf("  %-16s%s\n", events[i].name, events[i].summary);
+    fputs(usage_tail, stdout);
+}
 
 /* Converts a UTC date and time to Unix seconds; false when a field is out
  * of range (timegm would silently carry 2026-02-31 into March). */
@@ -108,7 +128,34 @@ cmd_time_arg(const kr_cli *cli, const char *option, const char *text,
                     option, text);
 }
 
+int
+cmd_kid_arg(const kr_cli *cli, const char *option, const char *text)
+{
+    char shown[2 * KR_KID_SIZE];
+
+    if (kr_kid_valid(text, strlen(text)))
+        return 0;
+    kr_kid_escape(text, strlen(text), shown, sizeof(shown));
+    return cli_fail(cli, KR_E_USAGE,
+                    "%s: %s is not a valid key ID: expected 1 to %d of "
+                    "A-Z a-z 0-9 . _ -",
+                    option, shown, KR_KID_MAX);
+}
+
 /* --- audit (the list) ---------------------------------------------------- */
+
+/* Checks --event against the events keyrot writes, so that a misspelt
+ * name is an error instead of an empty listing. */
+static int
+event_arg(const kr_cli *cli, const char *text)
+{
+    if (kr_audit_event_find(text) != NULL)
+        return 0;
+    return cli_fail(cli, KR_E_USAGE,
+                    "--event: unknown event '%s'; 'keyrot audit --help' "
+                    "lists the events",
+                    text);
+}
 
 typedef struct list_state {
     const kr_cli *cli;
@@ -161,6 +208,7 @@ audit_list(kr_cli *cli, int argc, char **argv)
     };
     kr_audit_filter filter = {0};
     list_state state = {.cli = cli};
+    kr_key_info info;
     kr_store *store = NULL;
     kr_error err = {0};
     int opt, status = 0;
@@ -172,9 +220,11 @@ audit_list(kr_cli *cli, int argc, char **argv)
         switch (opt) {
         case 'k':
             filter.kid = optarg;
+            status = cmd_kid_arg(cli, "--kid", optarg);
             break;
         case 'e':
             filter.event = optarg;
+            status = event_arg(cli, optarg);
             break;
         case 's':
             status = cmd_time_arg(cli, "--since", optarg, &filter.since);
@@ -183,7 +233,7 @@ audit_list(kr_cli *cli, int argc, char **argv)
             status = cmd_time_arg(cli, "--until", optarg, &filter.until);
             break;
         case 'h':
-            fputs(usage, stdout);
+            usage_print();
             return 0;
         default:
             return cli_option_error(cli, argv);
@@ -198,8 +248,11 @@ audit_list(kr_cli *cli, int argc, char **argv)
 
     if (cli_store_open(cli, &store, &err) != KR_OK)
         return cli_report(cli, &err, NULL);
-    if (kr_store_audit_each(store, &filter, record_print, &state, &err)
-        != KR_OK)
+    /* Keys are never deleted, so a kid without a key is a typo. */
+    if ((filter.kid != NULL
+         && kr_store_key_get(store, filter.kid, &info, &err) != KR_OK)
+        || kr_store_audit_each(store, &filter, record_print, &state, &err)
+               != KR_OK)
         status = cli_report(cli, &err, NULL);
     else if (state.n_printed == 0 && !cli->json)
         fprintf(stderr, "keyrot: audit: no audit record matches\n");
@@ -223,13 +276,18 @@ anchor_parse(const kr_cli *cli, const char *text, int64_t *seq,
     value = strtoll(text, &end, 10);
     if (colon == NULL || end != colon || errno != 0 || value <= 0
         || strlen(colon + 1) != KR_AUDIT_HASH_SIZE - 1
-        || strspn(colon + 1, "0123456789abcdef") != KR_AUDIT_HASH_SIZE - 1)
+        || strspn(colon + 1, "0123456789abcdefABCDEF")
+               != KR_AUDIT_HASH_SIZE - 1)
         return cli_fail(cli, KR_E_USAGE,
                         "--anchor: expected SEQ:HASH as printed by 'keyrot "
                         "audit verify', got '%s'",
                         text);
     *seq = value;
-    memcpy(hash, colon + 1, KR_AUDIT_HASH_SIZE);
+
+    /* keyrot prints lowercase hex; a head copied through a tool that
+     * writes uppercase is the same hash. */
+    for (size_t i = 0; i < KR_AUDIT_HASH_SIZE; i++)
+        hash[i] = (char)tolower((unsigned char)colon[1 + i]);
     return 0;
 }
 
@@ -304,7 +362,7 @@ audit_verify(kr_cli *cli, int argc, char **argv)
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         if (opt == 'h') {
-            fputs(usage, stdout);
+            usage_print();
             return 0;
         }
         if (opt != 'a')
@@ -399,7 +457,7 @@ audit_archive(kr_cli *cli, int argc, char **argv)
             path = optarg;
             break;
         case 'h':
-            fputs(usage, stdout);
+            usage_print();
             return 0;
         default:
             return cli_option_error(cli, argv);

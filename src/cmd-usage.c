@@ -28,7 +28,9 @@ static const char usage_help[] =
     "old key). Times are the clock the commands ran with (--now when\n"
     "given). With --json, prints one JSON array.\n"
     "\n"
-    "  --kid KID   only this key\n"
+    "  --kid KID   only this key; a kid that names no key in the store\n"
+    "              exits 3. '-' selects what was counted without a known\n"
+    "              kid\n"
     "  --since T   only what happened from the UTC day of T on (Unix\n"
     "              seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ); the\n"
     "              counters are kept per day\n"
@@ -38,6 +40,10 @@ static const char usage_help[] =
     "kid is missing, malformed or not in the store counts under kid '-'.\n"
     "The policy setting usage_counters=0 stops counting; usage_records=1\n"
     "adds one audit record per token (its SHA-256, never the token).\n";
+
+/* The table's rendering of the empty kid (tokens counted without a known
+ * kid), which --kid also takes to select them. */
+#define KID_PLACEHOLDER "-"
 
 static json_t *
 time_json(int64_t t)
@@ -212,6 +218,8 @@ cmd_usage(kr_cli *cli, int argc, char **argv)
         switch (opt) {
         case 'k':
             kid = optarg;
+            if (strcmp(kid, KID_PLACEHOLDER) != 0)
+                status = cmd_kid_arg(cli, "--kid", kid);
             break;
         case 's':
             status = cmd_time_arg(cli, "--since", optarg, &since);
@@ -232,15 +240,21 @@ cmd_usage(kr_cli *cli, int argc, char **argv)
 
     if (cli_store_open(cli, &store, &err) != KR_OK)
         return cli_report(cli, &err, NULL);
-    if (kr_store_usage_list(store, kid, since, &rows, &n_rows, &err)
-        != KR_OK) {
+
+    /* Keys are never deleted, so a kid without a key is a typo. The
+     * placeholder selects the empty kid that the counters keep. It shadows
+     * a key whose kid is '-' itself, but the full listing still shows that
+     * key's rows. */
+    if (kid != NULL && strcmp(kid, KID_PLACEHOLDER) == 0)
+        kid = "";
+    else if (kid != NULL
+             && kr_store_key_get(store, kid, &info, &err) != KR_OK) {
         status = cli_report(cli, &err, NULL);
         goto out;
     }
 
-    /* A kid with neither a key nor any count is most likely a typo. */
-    if (kid != NULL && n_rows == 0
-        && kr_store_key_get(store, kid, &info, &err) != KR_OK) {
+    if (kr_store_usage_list(store, kid, since, &rows, &n_rows, &err)
+        != KR_OK) {
         status = cli_report(cli, &err, NULL);
         goto out;
     }

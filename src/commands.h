@@ -41,6 +41,11 @@ int cmd_usage_show(const kr_cli *cli, kr_store *store, const char *kid,
 int cmd_time_arg(const kr_cli *cli, const char *option, const char *text,
                  int64_t *t);
 
+/* Checks the syntax of a kid given to option. Prints the error and returns
+ * KR_E_USAGE when it is not a valid key ID, else returns 0. In
+ * cmd-audit.c. */
+int cmd_kid_arg(const kr_cli *cli, const char *option, const char *text);
+
 /* Prints what a plan did (or, with dry_run, would do): lines for people,
  * or one JSON object with --json. In plan-print.c. */
 void cmd_plan_print(const kr_cli *cli, const kr_plan *plan, bool dry_run);
