@@ -168,6 +168,7 @@ cmd_import(kr_cli *cli, int argc, char **argv)
     kr_key_info info;
     kr_policy policy;
     kr_plan plan;
+    kr_code rc;
     int status;
 
     status = args_parse(cli, argc, argv, &args);
@@ -205,15 +206,15 @@ cmd_import(kr_cli *cli, int argc, char **argv)
     if (status != 0)
         goto out;
 
-    if (kr_store_key_add(store, key, kid, "imported", &outcome, &err)
-        != KR_OK) {
+    /* With --activate the key is added and activated in one transaction,
+     * so a refused activation leaves the store as it was. */
+    if (args.activate)
+        rc = kr_lifecycle_add_activate(store, key, kid, "imported", &outcome,
+                                       &plan, &err);
+    else
+        rc = kr_store_key_add(store, key, kid, "imported", &outcome, &err);
+    if (rc != KR_OK) {
         status = cli_report(cli, &err, args.file);
-        goto out;
-    }
-    if (args.activate
-        && kr_lifecycle_activate(store, kid, -1, false, &plan, &err)
-               != KR_OK) {
-        status = cli_report(cli, &err, kid);
         goto out;
     }
     if (kr_store_key_get(store, kid, &info, &err) != KR_OK) {

@@ -18,8 +18,9 @@
  *
  *   (none)   -> pending   kr_store_key_add (generate, import), or
  *                         kr_store_key_add_locked (import-jwks)
- *   (none)   -> active    kr_lifecycle_rotate (rotate, generate --activate)
- *   pending  -> active    kr_lifecycle_activate
+ *   (none)   -> active    kr_lifecycle_rotate (rotate, generate --activate),
+ *                         kr_lifecycle_add_activate (import --activate)
+ *   pending  -> active    kr_lifecycle_activate, kr_lifecycle_add_activate
  *   active   -> retiring  active_demote, called by kr_lifecycle_activate
  *                         and kr_lifecycle_rotate for the previous key
  *   retiring -> active    kr_lifecycle_activate (rollback, before the
@@ -451,45 +452,84 @@ target_promote(kr_store *store, const kr_policy *policy, kr_key_info *target,
     return transition_apply(store, policy, target, &promote, plan, err);
 }
 
+/* Activates kid inside the open transaction: the due transitions, the
+ * checks, then the previous key's demotion and kid's promotion. */
+static kr_code
+activate_apply(kr_store *store, const kr_policy *policy, const char *kid,
+               int64_t overlap, kr_plan *plan, kr_error *err)
+{
+    kr_key_info target;
+    kr_code rc;
+
+    /* The due transitions come first, as in every change, so a retiring
+     * key past its deadline is refused as the retired key it is, in the
+     * same words as after tick. */
+    rc = due_apply(store, policy, plan, err);
+    if (rc == KR_OK)
+        rc = kr_store_key_get(store, kid, &target, err);
+    if (rc == KR_OK)
+        rc = activate_check(&target, err);
+    if (rc != KR_OK)
+        return rc;
+
+    if (target.state == KR_STATE_ACTIVE) {
+        plan_note(plan, "key %s is already active", kid);
+        return KR_OK;
+    }
+    rc = active_demote(store, policy, overlap, plan, err);
+    if (rc == KR_OK)
+        rc = target_promote(store, policy, &target, false, plan, err);
+    return rc;
+}
+
 kr_code
 kr_lifecycle_activate(kr_store *store, const char *kid, int64_t overlap,
                       bool dry_run, kr_plan *plan, kr_error *err)
 {
-    kr_key_info target;
     kr_policy policy;
     kr_code rc;
 
     memset(plan, 0, sizeof(*plan));
 
     rc = change_begin(store, &policy, plan, err);
-    if (rc != KR_OK)
-        goto out;
-    rc = overlap_resolve(&policy, &overlap, err);
-    if (rc != KR_OK)
-        goto out;
-
-    /* The due transitions come first, as in every change, so a retiring
-     * key past its deadline is refused as the retired key it is, in the
-     * same words as after tick. */
-    rc = due_apply(store, &policy, plan, err);
     if (rc == KR_OK)
-        rc = kr_store_key_get(store, kid, &target, err);
+        rc = overlap_resolve(&policy, &overlap, err);
     if (rc == KR_OK)
-        rc = activate_check(&target, err);
+        rc = activate_apply(store, &policy, kid, overlap, plan, err);
+    if (rc == KR_OK)
+        rc = change_finish(store, dry_run, plan, err);
+
+    kr_store_rollback(store);
+    return rc;
+}
+
+kr_code
+kr_lifecycle_add_activate(kr_store *store, const kr_rsakey *key,
+                          const char *kid, const char *origin,
+                          kr_add_outcome *outcome, kr_plan *plan,
+                          kr_error *err)
+{
+    int64_t overlap = -1;
+    kr_policy policy;
+    kr_code rc;
+
+    memset(plan, 0, sizeof(*plan));
+
+    rc = change_begin(store, &policy, plan, err);
+    if (rc == KR_OK)
+        rc = overlap_resolve(&policy, &overlap, err);
+    if (rc == KR_OK)
+        rc = kr_store_key_add_locked(store, key, kid, origin, outcome, err);
+    if (rc == KR_OK)
+        rc = activate_apply(store, &policy, kid, overlap, plan, err);
     if (rc != KR_OK)
         goto out;
 
-    if (target.state == KR_STATE_ACTIVE) {
-        plan_note(plan, "key %s is already active", kid);
-    } else {
-        rc = active_demote(store, &policy, overlap, plan, err);
-        if (rc == KR_OK)
-            rc = target_promote(store, &policy, &target, false, plan, err);
-        if (rc != KR_OK)
-            goto out;
-    }
-
-    rc = change_finish(store, dry_run, plan, err);
+    /* A private part added to the active key is a change to commit,
+     * though no state changes. */
+    if (*outcome != KR_ADD_UNCHANGED)
+        plan->changed = true;
+    rc = change_finish(store, false, plan, err);
 
 out:
     kr_store_rollback(store);

@@ -66,6 +66,15 @@ kr_code kr_lifecycle_activate(kr_store *store, const char *kid,
                               int64_t overlap, bool dry_run, kr_plan *plan,
                               kr_error *err);
 
+/* Registers key (borrowed) under kid with origin, as kr_store_key_add
+ * does and storing its *outcome, and activates it as kr_lifecycle_activate
+ * does with the policy's overlap, in one transaction: a refused
+ * activation leaves no new key behind. Returns the codes of both. */
+kr_code kr_lifecycle_add_activate(kr_store *store, const kr_rsakey *key,
+                                  const char *kid, const char *origin,
+                                  kr_add_outcome *outcome, kr_plan *plan,
+                                  kr_error *err);
+
 /* Options of kr_lifecycle_rotate. */
 typedef struct kr_rotate_options {
     int64_t overlap;       /* < 0: the policy's */

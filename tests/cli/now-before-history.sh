@@ -5,7 +5,8 @@
 # retire_after before its own activation. activate, rotate, retire,
 # revoke and purge now refuse (exit 4), naming the recorded time, a --now
 # before the latest event of a key they change, and leave the store as it
-# was. Reads such as status and jwks still accept any --now.
+# was; import --activate adds no key when its activation is refused.
+# Reads such as status and jwks still accept any --now.
 . "${TOP_SRCDIR:-.}/tests/cli/lib.sh"
 need_tool sqlite3
 
@@ -21,7 +22,7 @@ refused_at() {
     dump_store "$t_dir/before.sql"
     kr --now "$when" "$@"
     expect_rc 4 "$what"
-    expect_err "^keyrot: [a-z]+: --now $(iso "$when") is before key $pattern; a change to a key cannot be dated before its recorded history$" \
+    expect_err "^keyrot: [a-z]+: (.*: )?--now $(iso "$when") is before key $pattern; a change to a key cannot be dated before its recorded history$" \
         "$what"
     expect_unchanged "$t_dir/before.sql" "$what"
 }
@@ -46,8 +47,12 @@ refused_at "$((T0 - DAY))" "t1 was activated at $(iso "$T0")" \
     "generate --activate before the activation" generate --kid t8 --activate
 refused_at "$((T0 - DAY))" "t2 was created at $(iso "$T0")" \
     "revoke before the key's creation" revoke t2 --reason "test"
+openssl genrsa -out "$t_dir/t7.pem" 2048 2>/dev/null || exit 99
+refused_at "$((T0 - DAY))" "t1 was activated at $(iso "$T0")" \
+    "import --activate before the activation" import "$t_dir/t7.pem" --kid t7 --activate
 [ "$(sqlite3 "$STORE" "SELECT count(*) FROM keys")" = 2 ] &&
-    pass "the refused generate left no key" || fail "a refused command added a key"
+    pass "the refused generate and import left no key" ||
+    fail "a refused command added a key"
 
 # The same second as the latest event is not earlier.
 kr --now "$T0" activate t2
