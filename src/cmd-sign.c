@@ -417,7 +417,11 @@ sign_run(kr_cli *cli, int argc, char **argv, const char *usage,
         goto out;
     }
 
+    /* The active key and its audit history are read from one snapshot:
+     * a rotation committed between the two reads would otherwise look like
+     * a key whose state contradicts its history. */
     if (cli_store_open(cli, &store, &err) != KR_OK
+        || kr_store_read_begin(store, &err) != KR_OK
         || kr_store_policy_get(store, &policy, &err) != KR_OK
         || kr_store_active_get(store, &active, &err) != KR_OK) {
         status = cli_report(cli, &err, NULL);
@@ -441,6 +445,7 @@ sign_run(kr_cli *cli, int argc, char **argv, const char *usage,
         goto out;
     }
     status = active_history_check(cli, store, &active);
+    kr_store_read_end(store);
     if (status != 0)
         goto out;
 

@@ -316,6 +316,21 @@ kr_store_begin(kr_store *store, kr_error *err)
 }
 
 kr_code
+kr_store_read_begin(kr_store *store, kr_error *err)
+{
+    if (sqlite3_exec(store->db, "BEGIN DEFERRED", NULL, NULL, NULL)
+        != SQLITE_OK)
+        return kr_store_sql_error(store, "reading the store", err);
+    return KR_OK;
+}
+
+void
+kr_store_read_end(kr_store *store)
+{
+    kr_store_rollback(store);
+}
+
+kr_code
 kr_store_commit(kr_store *store, kr_error *err)
 {
     if (sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)

@@ -116,6 +116,15 @@ kr_code kr_store_open(const char *path, const kr_context *ctx,
 /* Closes the store; NULL is allowed. */
 void kr_store_close(kr_store *store);
 
+/* Starts a read transaction: every read until kr_store_read_end sees one
+ * snapshot of the store, even while other processes commit changes. Do
+ * not write inside it. */
+kr_code kr_store_read_begin(kr_store *store, kr_error *err);
+
+/* Ends the read transaction begun by kr_store_read_begin; safe to call on
+ * every path. */
+void kr_store_read_end(kr_store *store);
+
 /* Reads the policy. */
 kr_code kr_store_policy_get(kr_store *store, kr_policy *policy,
                             kr_error *err);
