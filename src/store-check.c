@@ -495,6 +495,22 @@ kr_store_check_history(kr_store *store, kr_check_report *report,
     return rc;
 }
 
+/* Checks the stored policy against the rules policy set enforces. */
+static kr_code
+policy_rules_check(kr_store *store, kr_check_report *report, kr_error *err)
+{
+    kr_error rule_err = {0};
+    kr_policy policy;
+    kr_code rc;
+
+    rc = kr_store_policy_get(store, &policy, err);
+    if (rc != KR_OK)
+        return rc;
+    if (kr_policy_validate(&policy, &rule_err) != KR_OK)
+        return problem_add(report, "policy", NULL, err, "%s", rule_err.msg);
+    return KR_OK;
+}
+
 kr_code
 kr_store_check(kr_store *store, kr_check_report *report, kr_error *err)
 {
@@ -508,6 +524,8 @@ kr_store_check(kr_store *store, kr_check_report *report, kr_error *err)
     rc = statement_run(store, "BEGIN", &check_err);
     if (rc == KR_OK)
         rc = integrity_check(store, report, &check_err);
+    if (rc == KR_OK)
+        rc = policy_rules_check(store, report, &check_err);
     if (rc == KR_OK)
         rc = active_count_check(store, report, &check_err);
     if (rc == KR_OK)

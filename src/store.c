@@ -520,6 +520,29 @@ policy_check(const kr_policy *p, kr_error *err)
     return KR_OK;
 }
 
+kr_code
+kr_policy_validate(const kr_policy *policy, kr_error *err)
+{
+    kr_policy copy = *policy;
+
+    for (size_t i = 0; i < N_POLICY_FIELDS; i++) {
+        const policy_field *f = &policy_fields[i];
+        int64_t value = *policy_slot(&copy, f);
+
+        if (value < f->min || value > f->max)
+            return kr_error_set(err, KR_E_REFUSED,
+                                "%s is %" PRId64 "; it must be between %"
+                                PRId64 " and %" PRId64,
+                                f->name, value, f->min, f->max);
+        if (f->generated_size && !kr_policy_bits_generated(value))
+            return kr_error_set(err, KR_E_REFUSED,
+                                "%s is %" PRId64 "; keyrot generates only "
+                                "2048, 3072 or 4096-bit keys",
+                                f->name, value);
+    }
+    return policy_check(policy, err);
+}
+
 static kr_code
 policy_value_parse(const policy_field *field, const char *text,
                    int64_t *value, kr_error *err)

@@ -80,6 +80,12 @@ const kr_policy_field_info *kr_policy_fields(size_t *n_fields);
  * create: 2048, 3072 or 4096. default_bits must be one of them. */
 bool kr_policy_bits_generated(int64_t bits);
 
+/* Checks every policy value against its range and the rules that tie the
+ * values together (as policy set does). Returns KR_E_REFUSED naming the
+ * first broken rule, for stores that an older keyrot or a hand edit left
+ * inconsistent. */
+kr_code kr_policy_validate(const kr_policy *policy, kr_error *err);
+
 /* What the store records of one key; times are Unix seconds, 0 = never. */
 typedef struct kr_key_info {
     char kid[KR_KID_SIZE];
