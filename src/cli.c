@@ -84,15 +84,27 @@ cli_warnings_print(const kr_cli *cli, const kr_warnings *w,
 int
 cli_option_error(const kr_cli *cli, char **argv)
 {
-    static const char *const globals[] = {"--json", "--store", "--now"};
+    static const struct {
+        const char *name;
+        const char *example; /* the option as written before a command */
+    } globals[] = {
+        {"--json", "--json"},
+        {"--store", "--store PATH"},
+        {"--store-passphrase-file", "--store-passphrase-file FILE"},
+        {"--now", "--now UNIX_SECONDS"},
+    };
     const char *arg = optind > 0 ? argv[optind - 1] : "";
 
     for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
-        if (strncmp(arg, globals[i], strlen(globals[i])) == 0)
+        size_t len = strlen(globals[i].name);
+
+        if (strncmp(arg, globals[i].name, len) == 0
+            && (arg[len] == '\0' || arg[len] == '='))
             return cli_fail(cli, KR_E_USAGE,
                             "%s is a global option: put it before the "
                             "command, as in 'keyrot %s %s ...'",
-                            globals[i], globals[i], cli->command);
+                            globals[i].name, globals[i].example,
+                            cli->command);
     }
     if (optopt > ' ' && optopt < 127 && strncmp(arg, "--", 2) != 0)
         return cli_fail(cli, KR_E_USAGE,

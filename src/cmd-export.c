@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "b64.h"
 #include "commands.h"
 #include "jwk.h"
 
@@ -27,10 +28,13 @@ static const char usage[] =
     "public JWK) to standard output or to FILE. With --private, writes the\n"
     "private key (unencrypted PKCS#8 as PEM or DER, or a private JWK) to\n"
     "FILE, which must not exist yet and is created with mode 0600; the\n"
-    "export is recorded in the audit log with FILE's absolute path.\n"
+    "export is recorded in the audit log with FILE's absolute path. With\n"
+    "the global --json and no --out, prints {\"kid\",\"format\",\"key\"}:\n"
+    "the PEM text, the JWK object, or the DER as base64url.\n"
     "\n"
     "  --format F   pem (default), der or jwk\n"
-    "  --out FILE   write to FILE instead of standard output\n"
+    "  --out FILE   write to FILE instead of standard output; FILE must not\n"
+    "               exist yet (export never overwrites a file)\n"
     "  --private    export the private key; requires --out\n";
 
 typedef enum export_format {
@@ -175,6 +179,29 @@ file_write_new(const char *path, const uint8_t *data, size_t len,
 
 static const char *const format_names[] = {"pem", "der", "jwk"};
 
+/* Wraps a public export for --json: {"kid", "format", "key"} where key is
+ * the PEM text, the JWK object, or the DER as base64url. */
+static json_t *
+key_json(const export_args *args, const uint8_t *data, size_t len)
+{
+    json_t *key = NULL;
+    char *text;
+
+    if (args->format == EXPORT_JWK) {
+        key = json_loadb((const char *)data, len, 0, NULL);
+    } else if (args->format == EXPORT_DER) {
+        text = kr_b64url_encode(data, len);
+        key = text ? json_string(text) : NULL;
+        free(text);
+    } else {
+        key = json_stringn((const char *)data, len);
+    }
+    return json_pack("{s:s, s:s, s:o*}", "kid", args->kid, "format",
+                     args->format == EXPORT_DER ? "der-base64url"
+                                                : format_names[args->format],
+                     "key", key);
+}
+
 /* Returns path with its directory resolved by realpath, so that the audit
  * record names the exported file wherever the command ran. Returns NULL
  * when the directory cannot be resolved or memory runs out. The result is
@@ -252,6 +279,8 @@ cmd_export(kr_cli *cli, int argc, char **argv)
             status = cli_report(cli, &err, args.out);
             goto out;
         }
+    } else if (cli->json) {
+        cli_json_print(key_json(&args, data, len), false);
     } else if (fwrite(data, 1, len, stdout) != len) {
         status = cli_fail(cli, KR_E_SYSTEM, "writing standard output failed");
         goto out;

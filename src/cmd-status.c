@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "duration.h"
 #include "lifecycle.h"
+#include "store-history.h"
 
 /* Maximum number of problems one status line names. Further ones are
  * dropped from the line, but the exit status still says attention. */
@@ -60,6 +61,33 @@ age_format(int64_t seconds, char *out, size_t out_size)
         snprintf(out, out_size, "%" PRId64 "m", seconds / 60);
     else
         snprintf(out, out_size, "%" PRId64 "s", seconds);
+}
+
+/* Flags an active key whose state contradicts its audit history (a store
+ * edited behind keyrot's back), which sign refuses to use. Returns an exit
+ * status when the history cannot be read. */
+static int
+history_check(const kr_cli *cli, kr_store *store, const kr_key_info *active,
+              summary *s)
+{
+    kr_history_state recorded;
+    kr_error err = {0};
+
+    if (kr_store_history_get(store, active->kid, &recorded, &err) != KR_OK)
+        return cli_report(cli, &err, NULL);
+    if (recorded.found && recorded.state != KR_STATE_ACTIVE)
+        problem_add(s,
+                    "active key %s is %s in the audit log (record %" PRId64
+                    "); the store was edited, so sign refuses it; run "
+                    "'keyrot check'",
+                    active->kid, kr_state_name(recorded.state), recorded.seq);
+    else if (!recorded.found && !recorded.archived)
+        problem_add(s,
+                    "active key %s has no record in the audit log; the "
+                    "store was edited, so sign refuses it; run 'keyrot "
+                    "check'",
+                    active->kid);
+    return 0;
 }
 
 static void
@@ -187,6 +215,11 @@ cmd_status(kr_cli *cli, int argc, char **argv)
 
     memset(&s, 0, sizeof(s));
     summarize(keys, n_keys, &policy, cli->ctx.now, &s);
+    if (s.active != NULL) {
+        status = history_check(cli, store, s.active, &s);
+        if (status != 0)
+            goto out;
+    }
     if (cli->json)
         summary_json_print(&s, &policy, cli->ctx.now);
     else

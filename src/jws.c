@@ -565,7 +565,7 @@ times_check(const jws_times *t, const kr_verify_params *params,
         numeric_date_format(t->exp, shown);
         return verdict_reject(v, KR_REASON_EXPIRED,
                               "token expired at %s; now is %" PRId64
-                              " (leeway %" PRId64 " s)",
+                              " (leeway %" PRId64 "s)",
                               shown, params->now, params->leeway);
     }
 
@@ -573,7 +573,7 @@ times_check(const jws_times *t, const kr_verify_params *params,
         numeric_date_format(t->nbf, shown);
         return verdict_reject(v, KR_REASON_NOT_YET_VALID,
                               "token is not valid before %s; now is %" PRId64
-                              " (leeway %" PRId64 " s)",
+                              " (leeway %" PRId64 "s)",
                               shown, params->now, params->leeway);
     }
 
@@ -581,7 +581,7 @@ times_check(const jws_times *t, const kr_verify_params *params,
         numeric_date_format(t->iat, shown);
         return verdict_reject(v, KR_REASON_IAT_IN_FUTURE,
                               "token was issued at %s, in the future; now "
-                              "is %" PRId64 " (leeway %" PRId64 " s)",
+                              "is %" PRId64 " (leeway %" PRId64 "s)",
                               shown, params->now, params->leeway);
     }
 
@@ -601,8 +601,8 @@ lifetime_check(const jws_times *t, const kr_verify_params *params,
         lifetime = t->exp - t->iat;
         if (lifetime > max_lifetime)
             return verdict_reject(v, KR_REASON_LIFETIME_TOO_LONG,
-                                  "lifetime exp - iat is %.15g s; the "
-                                  "policy allows %" PRId64 " s",
+                                  "lifetime exp - iat is %.15gs; the "
+                                  "policy allows %" PRId64 "s",
                                   lifetime, params->max_lifetime);
         return KR_OK;
     }
@@ -610,9 +610,9 @@ lifetime_check(const jws_times *t, const kr_verify_params *params,
     lifetime = t->exp - (double)params->now;
     if (lifetime > max_lifetime + (double)params->leeway)
         return verdict_reject(v, KR_REASON_LIFETIME_TOO_LONG,
-                              "token has no iat and expires in %.15g s; the "
-                              "policy allows %" PRId64 " s plus %" PRId64
-                              " s leeway",
+                              "token has no iat and expires in %.15gs; the "
+                              "policy allows %" PRId64 "s plus %" PRId64
+                              "s leeway",
                               lifetime, params->max_lifetime,
                               params->leeway);
     return KR_OK;
@@ -674,6 +674,10 @@ aud_check(const json_t *claims, const char *expected, kr_verdict *v)
     if (aud == NULL)
         return verdict_reject(v, KR_REASON_AUD_MISMATCH,
                               "claims have no aud; expected %s", want);
+    if (!aud_shape_valid(aud) && json_is_array(aud))
+        return verdict_reject(v, KR_REASON_BAD_CLAIM,
+                              "aud must be a string or an array of strings, "
+                              "but this array holds a non-string value");
     if (!aud_shape_valid(aud))
         return verdict_reject(v, KR_REASON_BAD_CLAIM,
                               "aud is %s, not a string or an array of "

@@ -51,8 +51,8 @@ static const command commands[] = {
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static const char usage_head[] =
-    "Usage: keyrot [--store PATH] [--now UNIX_SECONDS] [--json] COMMAND "
-    "[OPTIONS]\n"
+    "Usage: keyrot [--store PATH] [--store-passphrase-file FILE]\n"
+    "              [--now UNIX_SECONDS] [--json] COMMAND [OPTIONS]\n"
     "\n"
     "Manages RSA signing keys for short-lived RS256 JWTs through their "
     "rotation.\n"
@@ -265,6 +265,10 @@ main(int argc, char **argv)
     if (first >= argc) {
         usage_print(stderr);
         return KR_E_USAGE;
+    }
+    if (strcmp(argv[first], "help") == 0 || strcmp(argv[first], "-h") == 0) {
+        usage_print(stdout);
+        return 0;
     }
     if (cli.store_path == NULL) {
         const char *env = getenv("KEYROT_STORE");

@@ -73,6 +73,12 @@ kr --now "$KR_NOW" header --aud proj
 expect_rc 4 "header with the reactivated key"
 expect_unchanged "$t_dir/before.sql" "the refused sign"
 
+# Regression: status said ok for this store while sign refused it, so
+# monitoring missed a signer that could no longer sign.
+kr --now "$KR_NOW" status
+expect_rc 1 "status with the reactivated key"
+expect_out "active key leaked is revoked in the audit log" "status names the contradiction"
+
 # A pending key promoted by hand, without its activate record.
 store_restore "$t_dir/untouched.db"
 sqlite3 "$STORE" "UPDATE keys SET state = 'active', activated_at = 1 WHERE kid = 'next';" || exit 99
