@@ -467,7 +467,7 @@ kr_rsakey_drop_private(kr_rsakey *key)
         return;
 
     rsa_private_key_clear(&key->priv);
-    memset(&key->priv, 0, sizeof(key->priv));
+    gnutls_memset(&key->priv, 0, sizeof(key->priv));
     key->has_private = false;
 }
 

@@ -68,6 +68,24 @@ kr_store_sql_error(kr_store *store, const char *what, kr_error *err)
 
 /* --- opening and transactions ----------------------------------------- */
 
+/* Runs one SQL statement without parameters (a PRAGMA or a transaction
+ * command) as a prepared statement. Returns SQLITE_OK when it completed,
+ * else SQLite's error code, with sqlite3_errmsg(db) set. */
+static int
+sql_run(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc;
+
+    rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        ;
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 static kr_code
 db_configure(sqlite3 *db, kr_error *err)
 {
@@ -75,19 +93,20 @@ db_configure(sqlite3 *db, kr_error *err)
      * leaves no copy in the file; synchronous=NORMAL is crash-safe in WAL
      * mode for a killed process (a power loss may lose the last commits
      * but never corrupts the file). */
-    static const char pragmas[] =
-        "PRAGMA secure_delete = ON;"
-        "PRAGMA synchronous = NORMAL;"
-        "PRAGMA foreign_keys = ON;";
-    char *msg = NULL;
-    kr_code rc = KR_OK;
+    static const char *const pragmas[] = {
+        "PRAGMA secure_delete = ON",
+        "PRAGMA synchronous = NORMAL",
+        "PRAGMA foreign_keys = ON",
+    };
 
     sqlite3_busy_timeout(db, KR_STORE_BUSY_TIMEOUT_MS);
-    if (sqlite3_exec(db, pragmas, NULL, NULL, &msg) != SQLITE_OK)
-        rc = kr_error_set(err, KR_E_SYSTEM, "cannot configure the store: %s",
-                          msg ? msg : sqlite3_errmsg(db));
-    sqlite3_free(msg);
-    return rc;
+    for (size_t i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
+        if (sql_run(db, pragmas[i]) != SQLITE_OK)
+            return kr_error_set(err, KR_E_SYSTEM,
+                                "cannot configure the store: %s",
+                                sqlite3_errmsg(db));
+    }
+    return KR_OK;
 }
 
 static kr_code
@@ -120,7 +139,6 @@ kr_code
 kr_store_create(const char *path, const kr_context *ctx, kr_error *err)
 {
     kr_store store = {0};
-    char *msg = NULL;
     int fd;
     bool created = false;
     kr_code rc = KR_OK;
@@ -162,13 +180,12 @@ kr_store_create(const char *path, const kr_context *ctx, kr_error *err)
     if (rc != KR_OK)
         goto out;
 
-    if (sqlite3_exec(store.db,
-                     "PRAGMA journal_mode = WAL;"
-                     "PRAGMA application_id = " KR_STORE_APPLICATION_ID_TEXT,
-                     NULL, NULL, &msg)
-        != SQLITE_OK) {
-        rc = kr_error_set(err, KR_E_SYSTEM, "cannot enable WAL: %s",
-                          msg ? msg : sqlite3_errmsg(store.db));
+    if (sql_run(store.db, "PRAGMA journal_mode = WAL") != SQLITE_OK
+        || sql_run(store.db,
+                   "PRAGMA application_id = " KR_STORE_APPLICATION_ID_TEXT)
+               != SQLITE_OK) {
+        rc = kr_error_set(err, KR_E_SYSTEM, "cannot set up the store: %s",
+                          sqlite3_errmsg(store.db));
         goto out;
     }
 
@@ -188,7 +205,6 @@ kr_store_create(const char *path, const kr_context *ctx, kr_error *err)
         kr_store_rollback(&store);
 
 out:
-    sqlite3_free(msg);
     sqlite3_close(store.db);
     if (rc != KR_OK && created) {
         /* A half-made store is worse than none: remove it and its log. */
@@ -309,8 +325,7 @@ kr_store_begin(kr_store *store, kr_error *err)
     /* IMMEDIATE takes the write lock up front: a deferred transaction that
      * reads and then writes can fail with SQLITE_BUSY at once in WAL mode
      * instead of waiting on the busy timeout. */
-    if (sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)
-        != SQLITE_OK)
+    if (sql_run(store->db, "BEGIN IMMEDIATE") != SQLITE_OK)
         return kr_store_sql_error(store, "locking the store", err);
     return KR_OK;
 }
@@ -318,8 +333,7 @@ kr_store_begin(kr_store *store, kr_error *err)
 kr_code
 kr_store_read_begin(kr_store *store, kr_error *err)
 {
-    if (sqlite3_exec(store->db, "BEGIN DEFERRED", NULL, NULL, NULL)
-        != SQLITE_OK)
+    if (sql_run(store->db, "BEGIN DEFERRED") != SQLITE_OK)
         return kr_store_sql_error(store, "reading the store", err);
     return KR_OK;
 }
@@ -333,7 +347,7 @@ kr_store_read_end(kr_store *store)
 kr_code
 kr_store_commit(kr_store *store, kr_error *err)
 {
-    if (sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    if (sql_run(store->db, "COMMIT") != SQLITE_OK)
         return kr_store_sql_error(store, "committing", err);
     return KR_OK;
 }
@@ -342,7 +356,7 @@ void
 kr_store_rollback(kr_store *store)
 {
     if (!sqlite3_get_autocommit(store->db))
-        sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+        sql_run(store->db, "ROLLBACK");
 }
 
 kr_code
