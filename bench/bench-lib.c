@@ -41,10 +41,10 @@
 
 /* Each side signs SIGNS_PER_BLOCK times in a block, BLOCKS_PER_ROUND
  * (times SCALE) blocks a round, on every thread. */
-#define SIGNS_PER_BLOCK 10
+#define SIGNS_PER_BLOCK  10
 #define BLOCKS_PER_ROUND 10
-#define N_ROUNDS 9
-#define TOKEN_TTL 300
+#define N_ROUNDS         9
+#define TOKEN_TTL        300
 
 /* The same key as raw Nettle structures, built from kr_rsakey_params. */
 typedef struct raw_key {
@@ -201,8 +201,8 @@ nettle_signs(worker *w)
 
     mpz_init(s);
     for (long i = 0; i < w->n_signs && !w->failed; i++) {
-        if (!rsa_sha256_sign_digest_tr(&w->raw->pub, &w->raw->priv,
-                                       &w->failed, blind_random, digest, s))
+        if (!rsa_sha256_sign_digest_tr(&w->raw->pub, &w->raw->priv, &w->failed,
+                                       blind_random, digest, s))
             w->failed = true;
     }
     mpz_clear(s);

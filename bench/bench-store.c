@@ -49,12 +49,12 @@
  * whenever a change here changes the store that is built. */
 #define BENCH_STORE_RECIPE 1
 
-#define PRIME_BITS 1024
+#define PRIME_BITS      1024
 #define PUBLIC_EXPONENT 65537
-#define PRIME_SEED 20261204UL
+#define PRIME_SEED      20261204UL
 /* Seconds between simulated rotations. */
 #define ROTATION_STEP 3600
-#define KEY_FILE_MAX (64 * 1024)
+#define KEY_FILE_MAX  (64 * 1024)
 
 /* Draws n primes of exactly PRIME_BITS bits with p - 1 prime to e. */
 static mpz_t *
@@ -254,8 +254,8 @@ audit_count(kr_store *store, int64_t *count, kr_error *err)
 static kr_code
 audit_fill(kr_store *store, int64_t n_audit, kr_error *err)
 {
-    json_t *details = json_pack("{s:s, s:I}", "name", "leeway", "value",
-                                (json_int_t)60);
+    json_t *details =
+        json_pack("{s:s, s:I}", "name", "leeway", "value", (json_int_t)60);
     int64_t count = 0;
     kr_code rc;
 
@@ -295,7 +295,8 @@ main(int argc, char **argv)
 
     if (argc != 6 || (n_keys = strtoll(argv[2], NULL, 10)) < 1
         || (n_audit = strtoll(argv[3], NULL, 10)) < 0) {
-        fprintf(stderr, "usage: bench-store PATH N_KEYS N_AUDIT KEY.pem KID\n");
+        fprintf(stderr,
+                "usage: bench-store PATH N_KEYS N_AUDIT KEY.pem KID\n");
         return 2;
     }
     clock_gettime(CLOCK_MONOTONIC, &start);

@@ -27,7 +27,7 @@
 #define TOKEN_TTL 300
 /* Largest JSON part and its encoding; KID and AUD are short in the bench. */
 #define PART_MAX 512
-#define SIG_MAX 2048
+#define SIG_MAX  2048
 
 static void
 random_fill(void *ctx, size_t len, uint8_t *dst)
@@ -55,8 +55,8 @@ main(int argc, char **argv)
     uint8_t digest[SHA256_DIGEST_SIZE];
     uint8_t sig[SIG_MAX];
     char header[PART_MAX], claims[PART_MAX];
-    char token[3 * BASE64_ENCODE_LENGTH(PART_MAX) + BASE64_ENCODE_LENGTH(SIG_MAX)
-               + 16];
+    char token[3 * BASE64_ENCODE_LENGTH(PART_MAX)
+               + BASE64_ENCODE_LENGTH(SIG_MAX) + 16];
     size_t pos;
     bool failed = false;
     int64_t now;
@@ -75,18 +75,18 @@ main(int argc, char **argv)
     n_header = snprintf(header, sizeof(header),
                         "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}",
                         argv[2]);
-    n_claims = snprintf(claims, sizeof(claims),
-                        "{\"aud\":\"%s\",\"iat\":%" PRId64 ",\"exp\":%" PRId64
-                        "}",
-                        argv[3], now, now + TOKEN_TTL);
+    n_claims =
+        snprintf(claims, sizeof(claims),
+                 "{\"aud\":\"%s\",\"iat\":%" PRId64 ",\"exp\":%" PRId64 "}",
+                 argv[3], now, now + TOKEN_TTL);
     if (n_header < 0 || n_header >= PART_MAX || n_claims < 0
         || n_claims >= PART_MAX || pub.size > SIG_MAX) {
         fprintf(stderr, "floor-sign: KID, AUD or the key is too large\n");
         goto out;
     }
 
-    pos = floor_b64url_encode((const uint8_t *)header, (size_t)n_header,
-                              token);
+    pos =
+        floor_b64url_encode((const uint8_t *)header, (size_t)n_header, token);
     token[pos++] = '.';
     pos += floor_b64url_encode((const uint8_t *)claims, (size_t)n_claims,
                                token + pos);

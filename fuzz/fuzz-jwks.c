@@ -29,9 +29,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Invariants: every entry has a valid, unique kid and a public key of
      * at least min_bits; failure gives no entries and a message. */
     for (i = 0; rc == KR_OK && i < n_entries; i++) {
-        if (!kr_kid_valid(entries[i].kid, strlen(entries[i].kid)) ||
-            entries[i].key == NULL || kr_rsakey_has_private(entries[i].key) ||
-            kr_rsakey_bits(entries[i].key) < 2048)
+        if (!kr_kid_valid(entries[i].kid, strlen(entries[i].kid))
+            || entries[i].key == NULL || kr_rsakey_has_private(entries[i].key)
+            || kr_rsakey_bits(entries[i].key) < 2048)
             abort();
         for (j = 0; j < i; j++) {
             if (strcmp(entries[i].kid, entries[j].kid) == 0)

@@ -27,8 +27,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kr_error err = {KR_OK, ""};
     kr_code rc;
 
-    rc = kr_key_parse(data, size, FUZZ_PASSPHRASE, 2048, &key, kid,
-                      &warnings, &err);
+    rc = kr_key_parse(data, size, FUZZ_PASSPHRASE, 2048, &key, kid, &warnings,
+                      &err);
 
     /* Invariants: success gives a key of at least min_bits and a kid that
      * is empty or valid; failure gives no key and a message. */

@@ -43,8 +43,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     if (kr_rsakey_from_pkcs8_der(fuzz_key_pkcs8_der,
-                                 sizeof(fuzz_key_pkcs8_der), &fuzz_key,
-                                 &err) != KR_OK)
+                                 sizeof(fuzz_key_pkcs8_der), &fuzz_key, &err)
+        != KR_OK)
         abort();
     return 0;
 }
@@ -81,13 +81,13 @@ token_verify(const char *token, size_t token_len)
     kr_error err = {KR_OK, ""};
     kr_code rc;
 
-    rc = kr_jws_verify(token, token_len, &params, fuzz_resolve, NULL,
-                       &verdict, &err);
+    rc = kr_jws_verify(token, token_len, &params, fuzz_resolve, NULL, &verdict,
+                       &err);
 
     /* Invariants: a valid verdict names a kid and carries the claims, and
      * every rejection has a reason name. */
-    if (rc == KR_OK && verdict.reason == KR_REASON_NONE &&
-        (verdict.kid[0] == '\0' || verdict.claims == NULL))
+    if (rc == KR_OK && verdict.reason == KR_REASON_NONE
+        && (verdict.kid[0] == '\0' || verdict.claims == NULL))
         abort();
     if (rc == KR_OK && strcmp(kr_reason_name(verdict.reason), "unknown") == 0)
         abort();
@@ -106,9 +106,9 @@ signed_verify(const uint8_t *header, size_t header_len, const uint8_t *claims,
     char *token = NULL;
     kr_error err = {KR_OK, ""};
 
-    size = kr_b64url_encoded_len(header_len) + 1 +
-           kr_b64url_encoded_len(claims_len) + 1 +
-           kr_b64url_encoded_len(sizeof(signature)) + 1;
+    size = kr_b64url_encoded_len(header_len) + 1
+           + kr_b64url_encoded_len(claims_len) + 1
+           + kr_b64url_encoded_len(sizeof(signature)) + 1;
     token = malloc(size);
     if (token == NULL)
         return;
@@ -116,8 +116,9 @@ signed_verify(const uint8_t *header, size_t header_len, const uint8_t *claims,
     pos = kr_b64url_encode_to(header, header_len, token);
     token[pos++] = '.';
     pos += kr_b64url_encode_to(claims, claims_len, token + pos);
-    if (kr_rsakey_sign_rs256(fuzz_key, (const uint8_t *)token, pos,
-                             signature, &signature_len, &err) != KR_OK)
+    if (kr_rsakey_sign_rs256(fuzz_key, (const uint8_t *)token, pos, signature,
+                             &signature_len, &err)
+        != KR_OK)
         abort();
     token[pos++] = '.';
     pos += kr_b64url_encode_to(signature, signature_len, token + pos);

@@ -98,11 +98,11 @@ b64url_check(const char *text, size_t text_len, kr_error *err)
     }
 
     if (text_len % 4 == 1)
-        return kr_error_set(err, KR_E_INPUT,
-                            "invalid base64url length %zu", text_len);
+        return kr_error_set(err, KR_E_INPUT, "invalid base64url length %zu",
+                            text_len);
 
-    if ((text_len % 4 == 2 && (last & 0x0f) != 0) ||
-        (text_len % 4 == 3 && (last & 0x03) != 0))
+    if ((text_len % 4 == 2 && (last & 0x0f) != 0)
+        || (text_len % 4 == 3 && (last & 0x03) != 0))
         return kr_error_set(err, KR_E_INPUT,
                             "non-canonical base64url: unused trailing bits "
                             "are not zero");

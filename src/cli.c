@@ -103,8 +103,7 @@ cli_option_error(const kr_cli *cli, char **argv)
             return cli_fail(cli, KR_E_USAGE,
                             "%s is a global option: put it before the "
                             "command, as in 'keyrot %s %s ...'",
-                            globals[i].name, globals[i].example,
-                            cli->command);
+                            globals[i].name, globals[i].example, cli->command);
     }
     if (optopt > ' ' && optopt < 127 && strncmp(arg, "--", 2) != 0)
         return cli_fail(cli, KR_E_USAGE,
@@ -191,13 +190,13 @@ cli_file_read(const char *path, size_t max_len, uint8_t **data, size_t *len,
             break;
     }
     if (ferror(fp)) {
-        rc = kr_error_set(err, KR_E_SYSTEM, "read failed: %s",
-                          strerror(errno));
+        rc =
+            kr_error_set(err, KR_E_SYSTEM, "read failed: %s", strerror(errno));
         goto out;
     }
     if (used > max_len) {
-        rc = kr_error_set(err, KR_E_INPUT, "larger than the limit of %zu bytes",
-                          max_len);
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "larger than the limit of %zu bytes", max_len);
         goto out;
     }
 

@@ -75,11 +75,13 @@ usage_print(void)
 /* Converts a UTC date and time to Unix seconds; false when a field is out
  * of range (timegm would silently carry 2026-02-31 into March). */
 static bool
-utc_seconds(int year, int mon, int day, int hour, int min, int sec,
-            int64_t *t)
+utc_seconds(int year, int mon, int day, int hour, int min, int sec, int64_t *t)
 {
-    struct tm tm = {.tm_year = year - 1900, .tm_mon = mon - 1,
-                    .tm_mday = day, .tm_hour = hour, .tm_min = min,
+    struct tm tm = {.tm_year = year - 1900,
+                    .tm_mon = mon - 1,
+                    .tm_mday = day,
+                    .tm_hour = hour,
+                    .tm_min = min,
                     .tm_sec = sec};
     struct tm back;
     time_t seconds = timegm(&tm);
@@ -116,8 +118,9 @@ cmd_time_arg(const kr_cli *cli, const char *option, const char *text,
         if (utc_seconds(year, mon, day, 0, 0, 0, t))
             return 0;
     } else if (len == 20
-               && sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &year, &mon,
-                         &day, &hour, &min, &sec, &used) == 6
+               && sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &year, &mon, &day,
+                         &hour, &min, &sec, &used)
+                      == 6
                && used == 20) {
         if (utc_seconds(year, mon, day, hour, min, sec, t))
             return 0;
@@ -298,10 +301,9 @@ state_problems_json(const kr_check_report *states)
     json_t *array = json_array();
 
     for (size_t i = 0; i < states->n_problems; i++)
-        json_array_append_new(array,
-                              json_pack("{s:s, s:s}", "kid",
-                                        states->problems[i].kid, "detail",
-                                        states->problems[i].detail));
+        json_array_append_new(
+            array, json_pack("{s:s, s:s}", "kid", states->problems[i].kid,
+                             "detail", states->problems[i].detail));
     return array;
 }
 
@@ -314,11 +316,11 @@ check_print(const kr_cli *cli, const kr_audit_check *c,
     json_t *obj;
 
     if (cli->json) {
-        obj = json_pack("{s:b, s:I, s:I, s:I, s:s}", "intact", c->intact,
-                        "records", (json_int_t)c->n_records,
-                        "archived_through", (json_int_t)c->pruned_seq,
-                        "head_seq", (json_int_t)c->head_seq, "head_hash",
-                        c->head_hash);
+        obj =
+            json_pack("{s:b, s:I, s:I, s:I, s:s}", "intact", c->intact,
+                      "records", (json_int_t)c->n_records, "archived_through",
+                      (json_int_t)c->pruned_seq, "head_seq",
+                      (json_int_t)c->head_seq, "head_hash", c->head_hash);
         if (obj != NULL && !c->intact) {
             json_object_set_new(obj, "bad_seq", json_integer(c->bad_seq));
             json_object_set_new(obj, "problem", json_string(c->problem));
@@ -391,8 +393,7 @@ audit_verify(kr_cli *cli, int argc, char **argv)
         status = cli_fail(cli, KR_E_INVALID,
                           "the chain is intact, but %zu key%s contradict%s "
                           "it; the store was edited by other means",
-                          states.n_problems,
-                          states.n_problems == 1 ? "" : "s",
+                          states.n_problems, states.n_problems == 1 ? "" : "s",
                           states.n_problems == 1 ? "s" : "");
 
 out:
@@ -404,16 +405,14 @@ out:
 /* --- audit archive ------------------------------------------------------- */
 
 static void
-archived_print(const kr_cli *cli, const kr_audit_archived *a,
-               const char *path)
+archived_print(const kr_cli *cli, const kr_audit_archived *a, const char *path)
 {
     if (cli->json) {
-        cli_json_print(json_pack("{s:I, s:I, s:I, s:s, s:I, s:s?}",
-                                 "records", (json_int_t)a->n_records,
-                                 "first_seq", (json_int_t)a->first_seq,
-                                 "through_seq", (json_int_t)a->through_seq,
-                                 "through_hash", a->through_hash,
-                                 "checkpoint_seq",
+        cli_json_print(json_pack("{s:I, s:I, s:I, s:s, s:I, s:s?}", "records",
+                                 (json_int_t)a->n_records, "first_seq",
+                                 (json_int_t)a->first_seq, "through_seq",
+                                 (json_int_t)a->through_seq, "through_hash",
+                                 a->through_hash, "checkpoint_seq",
                                  (json_int_t)a->checkpoint_seq, "file",
                                  a->n_records > 0 ? path : NULL),
                        false);
@@ -474,8 +473,7 @@ audit_archive(kr_cli *cli, int argc, char **argv)
 
     if (cli_store_open(cli, &store, &err) != KR_OK)
         return cli_report(cli, &err, NULL);
-    if (kr_store_audit_archive(store, before, path, &archived, &err)
-        != KR_OK)
+    if (kr_store_audit_archive(store, before, path, &archived, &err) != KR_OK)
         status = cli_report(cli, &err, NULL);
     else
         archived_print(cli, &archived, path);

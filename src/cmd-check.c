@@ -23,8 +23,10 @@ static const char usage[] =
     "Prints one 'problem:' or 'skipped:' line each, then a summary. Reads\n"
     "only and repairs nothing. The audit chain has its own check, 'keyrot\n"
     "audit verify'.\n"
-    "With --json: {\"ok\":...,\"keys\":N,\"problems\":[{\"check\":...,\"kid\":...,\n"
-    "\"detail\":...}],\"skipped\":[{\"check\":...,\"kid\":...,\"detail\":...}]}.\n";
+    "With --json: "
+    "{\"ok\":...,\"keys\":N,\"problems\":[{\"check\":...,\"kid\":...,\n"
+    "\"detail\":...}],\"skipped\":[{\"check\":...,\"kid\":...,\"detail\":...}]"
+    "}.\n";
 
 /* Returns a list of problems or skipped checks as a JSON array. */
 static json_t *
@@ -46,15 +48,12 @@ entries_json(const kr_check_problem *entries, size_t n_entries)
 static void
 report_json_print(const kr_check_report *report)
 {
-    cli_json_print(json_pack("{s:b, s:I, s:o, s:o}", "ok",
-                             report->n_problems == 0, "keys",
-                             (json_int_t)report->n_keys, "problems",
-                             entries_json(report->problems,
-                                          report->n_problems),
-                             "skipped",
-                             entries_json(report->skipped,
-                                          report->n_skipped)),
-                   false);
+    cli_json_print(
+        json_pack("{s:b, s:I, s:o, s:o}", "ok", report->n_problems == 0,
+                  "keys", (json_int_t)report->n_keys, "problems",
+                  entries_json(report->problems, report->n_problems),
+                  "skipped", entries_json(report->skipped, report->n_skipped)),
+        false);
 }
 
 static void

@@ -113,10 +113,9 @@ encode(const kr_rsakey *key, const export_args *args, uint8_t **data,
     kr_code rc;
 
     if (args->format != EXPORT_JWK)
-        return kr_rsakey_export(key,
-                                args->format == EXPORT_PEM ? KR_FORMAT_PEM
-                                                           : KR_FORMAT_DER,
-                                args->private_part, data, len, err);
+        return kr_rsakey_export(
+            key, args->format == EXPORT_PEM ? KR_FORMAT_PEM : KR_FORMAT_DER,
+            args->private_part, data, len, err);
 
     if (args->private_part) {
         rc = kr_jwk_private(key, args->kid, &jwk, err);
@@ -148,11 +147,10 @@ file_write_new(const char *path, const uint8_t *data, size_t len,
     size_t done = 0;
     int fd;
 
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-              0600);
+    fd =
+        open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
-        return kr_error_set(err,
-                            errno == EEXIST ? KR_E_REFUSED : KR_E_SYSTEM,
+        return kr_error_set(err, errno == EEXIST ? KR_E_REFUSED : KR_E_SYSTEM,
                             "cannot create: %s%s", strerror(errno),
                             errno == EEXIST ? "; export never overwrites a "
                                               "file"
@@ -224,8 +222,8 @@ path_absolute(const char *path)
     size = strlen(dir) + 1 + strlen(base) + 1;
     result = malloc(size);
     if (result != NULL)
-        snprintf(result, size, "%s%s%s", dir,
-                 strcmp(dir, "/") == 0 ? "" : "/", base);
+        snprintf(result, size, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/",
+                 base);
 
 out:
     free(dir);
@@ -260,8 +258,7 @@ cmd_export(kr_cli *cli, int argc, char **argv)
         status = cli_fail(cli, KR_E_REFUSED,
                           "%s: this store holds no private part for this "
                           "key (%s)",
-                          info.kid,
-                          info.purged_at ? "purged" : "verify-only");
+                          info.kid, info.purged_at ? "purged" : "verify-only");
         goto out;
     }
 
@@ -294,8 +291,8 @@ cmd_export(kr_cli *cli, int argc, char **argv)
                          "cannot resolve the directory of %s: %s", args.out,
                          strerror(errno));
         else
-            kr_store_export_record(store, info.kid,
-                                   format_names[args.format], out_path, &err);
+            kr_store_export_record(store, info.kid, format_names[args.format],
+                                   out_path, &err);
         if (err.code != KR_OK) {
             unlink(args.out);
             status = cli_report(cli, &err, info.kid);

@@ -59,8 +59,7 @@ cmd_bits_resolve(kr_cli *cli, kr_store *store, long *bits)
 }
 
 void
-cmd_kid_default(const kr_cli *cli, const kr_rsakey *key,
-                char kid[KR_KID_SIZE])
+cmd_kid_default(const kr_cli *cli, const kr_rsakey *key, char kid[KR_KID_SIZE])
 {
     char thumbprint[KR_THUMBPRINT_SIZE];
     time_t t = (time_t)cli->ctx.now;
@@ -75,9 +74,8 @@ cmd_kid_default(const kr_cli *cli, const kr_rsakey *key,
 
 /* Generates, stores and optionally activates a key. */
 int
-cmd_generate_run(kr_cli *cli, kr_store *store, const char *kid_arg,
-                 long bits, bool activate, char kid_out[KR_KID_SIZE],
-                 kr_plan *plan)
+cmd_generate_run(kr_cli *cli, kr_store *store, const char *kid_arg, long bits,
+                 bool activate, char kid_out[KR_KID_SIZE], kr_plan *plan)
 {
     kr_rsakey *key = NULL;
     kr_error err = {0};
@@ -101,8 +99,8 @@ cmd_generate_run(kr_cli *cli, kr_store *store, const char *kid_arg,
     if (activate)
         rc = kr_lifecycle_rotate(store, key, kid_out, &rotate, plan, &err);
     else
-        rc = kr_store_key_add(store, key, kid_out, "generated", &outcome,
-                              &err);
+        rc =
+            kr_store_key_add(store, key, kid_out, "generated", &outcome, &err);
     if (rc != KR_OK) {
         status = cli_report(cli, &err, NULL);
         goto out;
@@ -174,8 +172,7 @@ cmd_generate(kr_cli *cli, int argc, char **argv)
     if (status != 0)
         goto out;
 
-    status = cmd_generate_run(cli, store, kid_arg, bits, activate, kid,
-                              &plan);
+    status = cmd_generate_run(cli, store, kid_arg, bits, activate, kid, &plan);
     if (status != 0)
         goto out;
 

@@ -84,8 +84,8 @@ outcome_text(kr_add_outcome outcome)
 
 /* Prints the line for one key, or appends its object to array (--json). */
 static void
-result_add(const kr_cli *cli, const kr_key_info *info,
-           kr_add_outcome outcome, json_t *array)
+result_add(const kr_cli *cli, const kr_key_info *info, kr_add_outcome outcome,
+           json_t *array)
 {
     json_t *obj;
 
@@ -170,14 +170,14 @@ cmd_import_jwks(kr_cli *cli, int argc, char **argv)
         goto out;
     }
 
-    if (cli_file_read(file, JWKS_FILE_MAX, &data, &data_len, &err)
-        != KR_OK) {
+    if (cli_file_read(file, JWKS_FILE_MAX, &data, &data_len, &err) != KR_OK) {
         status = cli_report(cli, &err, file);
         goto out;
     }
 
     if (kr_jwks_parse((const char *)data, data_len, (unsigned)policy.min_bits,
-                      &entries, &n_entries, &warnings, &err) != KR_OK) {
+                      &entries, &n_entries, &warnings, &err)
+        != KR_OK) {
         cli_warnings_print(cli, &warnings, file);
         status = cli_report(cli, &err, file);
         goto out;

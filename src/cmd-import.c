@@ -17,7 +17,8 @@
 #define KEY_FILE_MAX (256 * 1024)
 
 static const char usage[] =
-    "Usage: keyrot import FILE [--kid KID] [--passphrase-file F] [--activate]\n"
+    "Usage: keyrot import FILE [--kid KID] [--passphrase-file F] "
+    "[--activate]\n"
     "\n"
     "Registers the key in FILE ('-' for standard input) as pending. FILE may\n"
     "be PEM (PKCS#1, PKCS#8, encrypted PKCS#8, SPKI public key, X.509\n"
@@ -135,7 +136,8 @@ result_print(const kr_cli *cli, const kr_key_info *info,
 
     if (cli->json) {
         obj = cli_key_json(info);
-        json_object_set_new(obj, "outcome", json_string(outcome_text(outcome)));
+        json_object_set_new(obj, "outcome",
+                            json_string(outcome_text(outcome)));
         if (plan != NULL)
             json_object_set_new(obj, "transitions",
                                 cmd_plan_transitions_json(plan));
@@ -195,7 +197,8 @@ cmd_import(kr_cli *cli, int argc, char **argv)
     }
 
     if (kr_key_parse(data, data_len, passphrase, (unsigned)policy.min_bits,
-                     &key, embedded, &warnings, &err) != KR_OK) {
+                     &key, embedded, &warnings, &err)
+        != KR_OK) {
         cli_warnings_print(cli, &warnings, args.file);
         status = cli_report(cli, &err, args.file);
         goto out;

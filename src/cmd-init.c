@@ -66,16 +66,17 @@ cmd_init(kr_cli *cli, int argc, char **argv)
         return cli_fail(cli, KR_E_USAGE, "unexpected argument '%s'",
                         argv[optind]);
 
-    if (cli->store_is_default && parents_create(cli->store_path, &err) != KR_OK)
+    if (cli->store_is_default
+        && parents_create(cli->store_path, &err) != KR_OK)
         return cli_report(cli, &err, NULL);
 
     if (kr_store_create(cli->store_path, &cli->ctx, &err) != KR_OK)
         return cli_report(cli, &err, NULL);
 
     if (cli->json)
-        cli_json_print(json_pack("{s:s, s:b}", "store", cli->store_path,
-                                 "created", 1),
-                       false);
+        cli_json_print(
+            json_pack("{s:s, s:b}", "store", cli->store_path, "created", 1),
+            false);
     else
         printf("created keystore %s\n", cli->store_path);
     return 0;

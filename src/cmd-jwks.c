@@ -58,7 +58,8 @@ cmd_jwks(kr_cli *cli, int argc, char **argv)
 
         if (!kr_lifecycle_verifies(&keys[i], cli->ctx.now))
             continue;
-        if (kr_store_key_load_public(store, keys[i].kid, &key, &err) != KR_OK) {
+        if (kr_store_key_load_public(store, keys[i].kid, &key, &err)
+            != KR_OK) {
             status = cli_report(cli, &err, keys[i].kid);
             goto out;
         }

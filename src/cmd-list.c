@@ -28,8 +28,7 @@ static const char show_usage[] =
 
 /* Parses a command that takes only --help and n_args positional args. */
 static int
-args_parse(kr_cli *cli, int argc, char **argv, const char *usage,
-           int n_args)
+args_parse(kr_cli *cli, int argc, char **argv, const char *usage, int n_args)
 {
     static const struct option options[] = {
         {"help", no_argument, NULL, 'h'},
@@ -69,7 +68,7 @@ table_print(const kr_key_info *keys, size_t n_keys)
                        deadline, sizeof(deadline));
         printf("%-28s %-9s %5u %-9s %-20s %-20s %-20s %s\n", k->kid,
                kr_state_name(k->state), k->bits,
-               !k->has_private         ? "no"
+               !k->has_private        ? "no"
                : k->private_encrypted ? "encrypted"
                                       : "yes",
                created, activated, deadline, k->thumbprint);

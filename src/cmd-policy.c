@@ -44,7 +44,8 @@ static const char usage[] =
     "effect change nothing. Retiring keys past their deadline become\n"
     "retired afterwards, as with 'keyrot tick', and are listed. With --json,\n"
     "prints the policy as one object (durations in seconds); after policy\n"
-    "set it also has \"changed\", \"note\" (why nothing changed, or null) and\n"
+    "set it also has \"changed\", \"note\" (why nothing changed, or null) "
+    "and\n"
     "\"transitions\".\n";
 
 static void
@@ -132,8 +133,8 @@ settings_parse(kr_cli *cli, int argc, char **argv, kr_policy_setting *settings,
         char *eq = strchr(argv[i], '=');
 
         if (eq == NULL || eq == argv[i] || eq[1] == '\0')
-            return cli_fail(cli, KR_E_USAGE,
-                            "expected NAME=VALUE, got '%s'", argv[i]);
+            return cli_fail(cli, KR_E_USAGE, "expected NAME=VALUE, got '%s'",
+                            argv[i]);
         *eq = '\0';
         settings[i].name = argv[i];
         settings[i].value = eq + 1;
@@ -176,9 +177,9 @@ policy_set(kr_cli *cli, kr_store *store, int argc, char **argv)
     if (cli->json) {
         obj = policy_json(&after);
         json_object_set_new(obj, "changed", json_boolean(changed));
-        json_object_set_new(obj, "note", n_changed > 0
-                                             ? json_null()
-                                             : json_string(NOTHING_CHANGED));
+        json_object_set_new(obj, "note",
+                            n_changed > 0 ? json_null()
+                                          : json_string(NOTHING_CHANGED));
         json_object_set_new(obj, "transitions",
                             cmd_plan_transitions_json(&plan));
         cli_json_print(obj, false);

@@ -57,8 +57,8 @@ cmd_purge(kr_cli *cli, int argc, char **argv)
     /* The plan lists only the due retirements applied first, such as
      * this key's own when it was retiring past its deadline. */
     if (cli->json) {
-        cli_json_print(json_pack("{s:s, s:b, s:s?, s:o}", "kid", kid,
-                                 "purged", plan.note[0] == '\0', "note",
+        cli_json_print(json_pack("{s:s, s:b, s:s?, s:o}", "kid", kid, "purged",
+                                 plan.note[0] == '\0', "note",
                                  plan.note[0] != '\0' ? plan.note : NULL,
                                  "transitions",
                                  cmd_plan_transitions_json(&plan)),

@@ -77,8 +77,7 @@ cmd_revoke(kr_cli *cli, int argc, char **argv)
     if (cli_store_open(cli, &store, &err) != KR_OK)
         return cli_report(cli, &err, NULL);
 
-    if (kr_lifecycle_revoke(store, argv[optind], reason, dry_run, &plan,
-                            &err)
+    if (kr_lifecycle_revoke(store, argv[optind], reason, dry_run, &plan, &err)
         != KR_OK) {
         status = cli_report(cli, &err, NULL);
         goto out;

@@ -16,7 +16,7 @@
 
 /* Largest --claims file accepted, in bytes. */
 #define CLAIMS_FILE_MAX (64 * 1024)
-#define AUD_MAX 16
+#define AUD_MAX         16
 
 static const char sign_usage[] =
     "Usage: keyrot sign [--aud AUD]... [--ttl D] [--claim NAME=VALUE]...\n"
@@ -57,11 +57,11 @@ static const char header_usage[] =
 typedef struct sign_args {
     const char *auds[AUD_MAX];
     size_t n_auds;
-    int64_t ttl; /* -1: the policy's */
-    json_t *extra; /* claims from --claims and --claim, owned */
-    const char *cache_path;    /* --cache, or NULL */
-    unsigned cache_min_pct;    /* --cache-min-remaining */
-    bool cache_min_given;      /* whether --cache-min-remaining was given */
+    int64_t ttl;            /* -1: the policy's */
+    json_t *extra;          /* claims from --claims and --claim, owned */
+    const char *cache_path; /* --cache, or NULL */
+    unsigned cache_min_pct; /* --cache-min-remaining */
+    bool cache_min_given;   /* whether --cache-min-remaining was given */
 } sign_args;
 
 /* Parses VALUE of --claim: JSON for numbers, literals, objects and arrays,
@@ -112,8 +112,8 @@ claims_file_add(kr_cli *cli, json_t *claims, const char *path)
     if (cli_file_read(path, CLAIMS_FILE_MAX, &data, &len, &err) != KR_OK)
         return cli_report(cli, &err, path);
 
-    loaded = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES,
-                        &jerr);
+    loaded =
+        json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (loaded == NULL) {
         status = cli_fail(cli, KR_E_INPUT, "%s: invalid JSON at line %d: %s",
                           path, jerr.line, jerr.text);
@@ -181,8 +181,8 @@ args_parse(kr_cli *cli, int argc, char **argv, const char *usage,
         switch (opt) {
         case 'a':
             if (args->n_auds == AUD_MAX)
-                return cli_fail(cli, KR_E_USAGE,
-                                "--aud: at most %d audiences", AUD_MAX);
+                return cli_fail(cli, KR_E_USAGE, "--aud: at most %d audiences",
+                                AUD_MAX);
             if (optarg[0] == '\0')
                 return cli_fail(cli, KR_E_USAGE, "--aud: empty audience");
             args->auds[args->n_auds++] = optarg;
@@ -267,7 +267,8 @@ usage_record(kr_cli *cli, kr_store *store, const char *kid, const char *token,
     kr_error err = {0};
 
     if (kr_store_usage_token_signed(store, kid, token, strlen(token), claims,
-                                    &err) != KR_OK)
+                                    &err)
+        != KR_OK)
         cli_warn(cli, "usage not recorded: %s", err.msg);
 }
 
@@ -373,30 +374,27 @@ token_get_cached(mint_ctx *m, kr_cached_token *out, bool *reused,
 }
 
 static void
-token_print(const kr_cli *cli, const sign_args *args,
-            const kr_cached_token *t, bool reused, bool as_header)
+token_print(const kr_cli *cli, const sign_args *args, const kr_cached_token *t,
+            bool reused, bool as_header)
 {
     json_t *obj;
 
     if (!cli->json) {
-        printf("%s%s\n", as_header ? "Authorization: Bearer " : "",
-               t->token);
+        printf("%s%s\n", as_header ? "Authorization: Bearer " : "", t->token);
         return;
     }
     obj = json_pack("{s:s, s:s, s:I, s:I}", "token", t->token, "kid", t->kid,
                     "iat", (json_int_t)t->iat, "exp", (json_int_t)t->exp);
     if (obj != NULL && as_header)
-        json_object_set_new(obj, "header",
-                            json_sprintf("Authorization: Bearer %s",
-                                         t->token));
+        json_object_set_new(
+            obj, "header", json_sprintf("Authorization: Bearer %s", t->token));
     if (obj != NULL && args->cache_path != NULL)
         json_object_set_new(obj, "cached", json_boolean(reused));
     cli_json_print(obj, false);
 }
 
 static int
-sign_run(kr_cli *cli, int argc, char **argv, const char *usage,
-         bool as_header)
+sign_run(kr_cli *cli, int argc, char **argv, const char *usage, bool as_header)
 {
     sign_args args = {.ttl = -1,
                       .extra = json_object(),
@@ -455,8 +453,8 @@ sign_run(kr_cli *cli, int argc, char **argv, const char *usage,
     else
         rc = token_mint(&mint, &result, &err);
     if (rc != KR_OK) {
-        status = cli_report(cli, &err,
-                            args.cache_path != NULL ? NULL : active.kid);
+        status =
+            cli_report(cli, &err, args.cache_path != NULL ? NULL : active.kid);
         goto out;
     }
     token_print(cli, &args, &result, reused, as_header);

@@ -135,8 +135,8 @@ summary_json_print(const summary *s, const kr_policy *policy, int64_t now)
     for (size_t i = 0; i < s->n_problems; i++)
         json_array_append_new(problems, json_string(s->problems[i]));
     json_object_set_new(obj, "healthy", json_boolean(s->n_problems == 0));
-    json_object_set_new(obj, "active", s->active ? json_string(s->active->kid)
-                                                 : json_null());
+    json_object_set_new(obj, "active",
+                        s->active ? json_string(s->active->kid) : json_null());
     json_object_set_new(obj, "active_age",
                         s->active ? json_integer(now - s->active->activated_at)
                                   : json_null());
@@ -144,7 +144,8 @@ summary_json_print(const summary *s, const kr_policy *policy, int64_t now)
                         s->active ? json_integer(s->active->activated_at
                                                  + policy->rotate_every)
                                   : json_null());
-    json_object_set_new(obj, "pending", json_integer((json_int_t)s->n_pending));
+    json_object_set_new(obj, "pending",
+                        json_integer((json_int_t)s->n_pending));
     json_object_set_new(obj, "retiring",
                         json_integer((json_int_t)s->n_retiring));
     json_object_set_new(obj, "problems", problems);
@@ -207,8 +208,7 @@ cmd_status(kr_cli *cli, int argc, char **argv)
 
     if (cli_store_open(cli, &store, &err) != KR_OK
         || kr_store_policy_get(store, &policy, &err) != KR_OK
-        || kr_store_key_list_published(store, &keys, &n_keys, &err)
-               != KR_OK) {
+        || kr_store_key_list_published(store, &keys, &n_keys, &err) != KR_OK) {
         status = cli_report(cli, &err, NULL);
         goto out;
     }

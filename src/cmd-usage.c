@@ -70,18 +70,16 @@ row_json(const kr_usage_row *r)
     if (r->late_accepted_at != 0)
         late = json_pack("{s:I, s:I}", "iat", (json_int_t)r->late_iat,
                          "accepted_at", (json_int_t)r->late_accepted_at);
-    return json_pack("{s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:I, s:o,"
-                     " s:o}",
-                     "kid", text_or_null(r->kid), "aud", text_or_null(r->aud),
-                     "signed", (json_int_t)r->n_signed, "last_exp",
-                     time_json(r->last_exp), "first_signed_at",
-                     time_json(r->first_signed_at), "last_signed_at",
-                     time_json(r->last_signed_at), "accepted",
-                     (json_int_t)r->n_accepted, "first_accepted_at",
-                     time_json(r->first_accepted_at), "last_accepted_at",
-                     time_json(r->last_accepted_at), "refused",
-                     (json_int_t)r->n_refused, "refused_by_reason", reasons,
-                     "late", late);
+    return json_pack(
+        "{s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:I, s:o,"
+        " s:o}",
+        "kid", text_or_null(r->kid), "aud", text_or_null(r->aud), "signed",
+        (json_int_t)r->n_signed, "last_exp", time_json(r->last_exp),
+        "first_signed_at", time_json(r->first_signed_at), "last_signed_at",
+        time_json(r->last_signed_at), "accepted", (json_int_t)r->n_accepted,
+        "first_accepted_at", time_json(r->first_accepted_at),
+        "last_accepted_at", time_json(r->last_accepted_at), "refused",
+        (json_int_t)r->n_refused, "refused_by_reason", reasons, "late", late);
 }
 
 static json_t *
@@ -137,9 +135,9 @@ table_print(const kr_usage_row *rows, size_t n_rows)
 {
     char exp[32], first[32], last[32], reasons[512];
 
-    printf("%-24s %-24s %8s %-20s %8s %-20s %-20s %8s %s\n", "KID",
-           "AUDIENCE", "SIGNED", "LAST_EXP", "ACCEPTED", "FIRST_ACCEPTED",
-           "LAST_ACCEPTED", "REFUSED", "REASONS");
+    printf("%-24s %-24s %8s %-20s %8s %-20s %-20s %8s %s\n", "KID", "AUDIENCE",
+           "SIGNED", "LAST_EXP", "ACCEPTED", "FIRST_ACCEPTED", "LAST_ACCEPTED",
+           "REFUSED", "REASONS");
     for (size_t i = 0; i < n_rows; i++) {
         const kr_usage_row *r = &rows[i];
 
@@ -147,8 +145,8 @@ table_print(const kr_usage_row *rows, size_t n_rows)
         kr_time_format(r->first_accepted_at, first, sizeof(first));
         kr_time_format(r->last_accepted_at, last, sizeof(last));
         reasons_format(r, reasons, sizeof(reasons));
-        printf("%-24s %-24s %8" PRId64 " %-20s %8" PRId64 " %-20s %-20s %8"
-               PRId64 " %s\n",
+        printf("%-24s %-24s %8" PRId64 " %-20s %8" PRId64
+               " %-20s %-20s %8" PRId64 " %s\n",
                dash_if_empty(r->kid), dash_if_empty(r->aud), r->n_signed, exp,
                r->n_accepted, first, last, r->n_refused, reasons);
     }

@@ -22,7 +22,7 @@
 #define JWKS_FILE_MAX (1024 * 1024)
 /* A stream of tokens writes its usage counters after this many tokens, or
  * this many seconds, whichever comes first, and at its end. */
-#define USAGE_FLUSH_TOKENS 1000
+#define USAGE_FLUSH_TOKENS  1000
 #define USAGE_FLUSH_SECONDS 5
 
 static const char usage[] =
@@ -55,10 +55,10 @@ static const char usage[] =
 /* A key looked up during this run. */
 typedef struct cached_key {
     char kid[KR_KID_SIZE];
-    kr_rsakey *key;     /* public key; NULL when unknown */
-    bool has_info;      /* store lookups: info holds the key's record */
+    kr_rsakey *key; /* public key; NULL when unknown */
+    bool has_info;  /* store lookups: info holds the key's record */
     kr_key_info info;
-    time_t looked_up;   /* wall clock of the last store lookup */
+    time_t looked_up; /* wall clock of the last store lookup */
 } cached_key;
 
 typedef struct resolver {
@@ -197,8 +197,8 @@ usage_count(const kr_cli *cli, resolver *r, const kr_verdict *v,
             const char *token, size_t len)
 {
     kr_usage_event ev = {
-        .kind = v->reason == KR_REASON_NONE ? KR_USAGE_ACCEPTED
-                                            : KR_USAGE_REFUSED,
+        .kind =
+            v->reason == KR_REASON_NONE ? KR_USAGE_ACCEPTED : KR_USAGE_REFUSED,
         .kid = v->kid[0] != '\0' ? v->kid : NULL,
         .reason = kr_reason_name(v->reason),
         .claims = v->claims,
@@ -311,9 +311,9 @@ stream_check(kr_cli *cli, resolver *r, const kr_verify_params *params)
     free(line);
 
     if (status == 0 && ferror(stdin))
-        status = cli_fail(cli, KR_E_SYSTEM,
-                          "reading standard input failed: %s",
-                          strerror(errno));
+        status =
+            cli_fail(cli, KR_E_SYSTEM, "reading standard input failed: %s",
+                     strerror(errno));
     else if (status == 0 && n_tokens == 0)
         status = cli_fail(cli, KR_E_USAGE,
                           "no token to verify: standard input was empty");
@@ -334,7 +334,8 @@ jwks_load(kr_cli *cli, const char *path, resolver *r)
     if (cli_file_read(path, JWKS_FILE_MAX, &data, &len, &err) != KR_OK)
         return cli_report(cli, &err, path);
     if (kr_jwks_parse((const char *)data, len, 2048, &r->jwks, &r->n_jwks,
-                      &warnings, &err) != KR_OK)
+                      &warnings, &err)
+        != KR_OK)
         status = cli_report(cli, &err, path);
     cli_warnings_print(cli, &warnings, path);
     free(data);
@@ -406,8 +407,8 @@ cmd_verify(kr_cli *cli, int argc, char **argv)
     if (token == NULL) {
         status = stream_check(cli, &r, &params);
     } else if (!token_check(cli, &r, &params, token, strlen(token), &err)) {
-        status = err.code != KR_OK ? cli_report(cli, &err, NULL)
-                                   : KR_E_INVALID;
+        status =
+            err.code != KR_OK ? cli_report(cli, &err, NULL) : KR_E_INVALID;
     }
     usage_flush(cli, &r, true);
 

@@ -124,8 +124,8 @@ kr_duration_format(int64_t seconds, char *out, size_t out_size)
         if (count == 0)
             continue;
         seconds -= count * units[i].seconds;
-        written = snprintf(out + used, out_size - used, "%" PRId64 "%c",
-                           count, units[i].suffix);
+        written = snprintf(out + used, out_size - used, "%" PRId64 "%c", count,
+                           units[i].suffix);
         if (written < 0 || (size_t)written >= out_size - used)
             return;
         used += (size_t)written;

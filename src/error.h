@@ -18,8 +18,8 @@ typedef enum kr_code {
     KR_E_USAGE = 2,    /* wrong options or arguments */
     KR_E_NOTFOUND = 3, /* key, store or file not found */
     KR_E_REFUSED = 4,  /* refused by a key's state or by the policy */
-    KR_E_INPUT = 5,    /* a key, JWKS, token or claims file that cannot be used */
-    KR_E_SYSTEM = 6,   /* store, I/O or library failure */
+    KR_E_INPUT = 5, /* a key, JWKS, token or claims file that cannot be used */
+    KR_E_SYSTEM = 6, /* store, I/O or library failure */
 } kr_code;
 
 /* Maximum length of an error message, NUL included. */

@@ -78,14 +78,13 @@ kr_jwk_public(const kr_rsakey *key, const char *kid)
     if (jwk == NULL)
         return NULL;
 
-    if (!jwk_member_set(jwk, "n", kr_rsakey_n(key), false) ||
-        !jwk_member_set(jwk, "e", kr_rsakey_e(key), false)) {
+    if (!jwk_member_set(jwk, "n", kr_rsakey_n(key), false)
+        || !jwk_member_set(jwk, "e", kr_rsakey_e(key), false)) {
         json_decref(jwk);
         return NULL;
     }
     return jwk;
 }
-
 
 kr_code
 kr_jwk_private(const kr_rsakey *key, const char *kid, json_t **out,
@@ -141,8 +140,8 @@ json_string_equals(const json_t *value, const char *text)
 {
     size_t len = strlen(text);
 
-    return json_is_string(value) && json_string_length(value) == len &&
-           memcmp(json_string_value(value), text, len) == 0;
+    return json_is_string(value) && json_string_length(value) == len
+           && memcmp(json_string_value(value), text, len) == 0;
 }
 
 /* Returns whether the key_ops array (RFC 7517 section 4.3) allows signing
@@ -153,8 +152,8 @@ key_ops_allow_rs256(const json_t *ops)
     size_t i;
 
     for (i = 0; i < json_array_size(ops); i++) {
-        if (json_string_equals(json_array_get(ops, i), "verify") ||
-            json_string_equals(json_array_get(ops, i), "sign"))
+        if (json_string_equals(json_array_get(ops, i), "verify")
+            || json_string_equals(json_array_get(ops, i), "sign"))
             return true;
     }
     return false;
@@ -348,8 +347,7 @@ kr_jwk_parse(const json_t *jwk, unsigned min_bits, kr_rsakey **out,
         goto out;
 
     for (i = 0; i < n_members; i++) {
-        rc = jwk_member_decode(jwk, member_names[i], &bytes[i], &lens[i],
-                               err);
+        rc = jwk_member_decode(jwk, member_names[i], &bytes[i], &lens[i], err);
         if (rc != KR_OK)
             goto out;
     }
@@ -520,8 +518,7 @@ kr_jwks_parse(const char *text, size_t text_len, unsigned min_bits,
 
     keys = json_object_get(root, "keys");
     if (!json_is_array(keys)) {
-        rc = kr_error_set(err, KR_E_INPUT,
-                          "JWK Set has no \"keys\" array");
+        rc = kr_error_set(err, KR_E_INPUT, "JWK Set has no \"keys\" array");
         goto out;
     }
 

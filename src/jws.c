@@ -110,8 +110,7 @@ typedef struct jws_parts {
     size_t signature_len;
 } jws_parts;
 
-static const char *const segment_names[3] = {"header", "claims",
-                                             "signature"};
+static const char *const segment_names[3] = {"header", "claims", "signature"};
 
 /* Records a rejection in v and returns KR_E_INVALID, which the steps of
  * kr_jws_verify use to mean "verdict reached, stop checking". */
@@ -165,8 +164,8 @@ json_string_equals(const json_t *value, const char *text)
 {
     size_t len = strlen(text);
 
-    return json_is_string(value) && json_string_length(value) == len &&
-           memcmp(json_string_value(value), text, len) == 0;
+    return json_is_string(value) && json_string_length(value) == len
+           && memcmp(json_string_value(value), text, len) == 0;
 }
 
 /* Renders an untrusted JSON string, quoted and escaped, for a detail. */
@@ -202,8 +201,8 @@ b64url_problem(const char *text, size_t len)
             return "it contains white space";
         if (c == '+' || c == '/')
             return "it uses the standard base64 alphabet ('+' or '/')";
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-              (c >= '0' && c <= '9') || c == '-' || c == '_'))
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+              || (c >= '0' && c <= '9') || c == '-' || c == '_'))
             return "it contains a byte outside the base64url alphabet";
     }
     return NULL;
@@ -283,8 +282,7 @@ parts_decode(jws_parts *parts, kr_verdict *v, kr_error *err)
         rc = kr_b64url_decode(parts->segment[i], parts->segment_len[i],
                               outs[i], lens[i], &decode_err);
         if (rc == KR_E_INPUT) {
-            problem = b64url_problem(parts->segment[i],
-                                     parts->segment_len[i]);
+            problem = b64url_problem(parts->segment[i], parts->segment_len[i]);
             return verdict_reject(
                 v, KR_REASON_MALFORMED, "%s segment is not base64url: %s",
                 segment_names[i],
@@ -311,8 +309,7 @@ header_parse(const jws_parts *parts, json_t **out, kr_verdict *v,
                         JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (header == NULL && json_error_code(&jerr) == json_error_out_of_memory)
         return kr_error_set(err, KR_E_SYSTEM, "out of memory");
-    if (header == NULL &&
-        json_error_code(&jerr) == json_error_duplicate_key)
+    if (header == NULL && json_error_code(&jerr) == json_error_duplicate_key)
         return verdict_reject(v, KR_REASON_BAD_HEADER,
                               "header has a duplicate member: %s", jerr.text);
     if (header == NULL)
@@ -383,12 +380,10 @@ header_check_kid(const json_t *header, kr_verdict *v)
     size_t len;
 
     if (kid == NULL)
-        return verdict_reject(v, KR_REASON_KID_MISSING,
-                              "header has no kid");
+        return verdict_reject(v, KR_REASON_KID_MISSING, "header has no kid");
     if (!json_is_string(kid))
         return verdict_reject(v, KR_REASON_KID_UNKNOWN,
-                              "kid is %s, not a string",
-                              json_type_name(kid));
+                              "kid is %s, not a string", json_type_name(kid));
 
     len = json_string_length(kid);
     if (!kr_kid_valid(json_string_value(kid), len)) {
@@ -448,16 +443,14 @@ claims_parse(const jws_parts *parts, kr_verdict *v, kr_error *err)
     /* jansson rejects integers beyond 64 bits and reals beyond double
      * while parsing, so such an exp never reaches the NumericDate check.
      * It is still an out-of-range claim, not a broken token. */
-    if (claims == NULL &&
-        json_error_code(&jerr) == json_error_numeric_overflow)
+    if (claims == NULL
+        && json_error_code(&jerr) == json_error_numeric_overflow)
         return verdict_reject(v, KR_REASON_BAD_CLAIM,
                               "claims hold a number out of range: %s",
                               jerr.text);
-    if (claims == NULL &&
-        json_error_code(&jerr) == json_error_duplicate_key)
+    if (claims == NULL && json_error_code(&jerr) == json_error_duplicate_key)
         return verdict_reject(v, KR_REASON_MALFORMED,
-                              "claims have a duplicate member: %s",
-                              jerr.text);
+                              "claims have a duplicate member: %s", jerr.text);
     if (claims == NULL)
         return verdict_reject(v, KR_REASON_MALFORMED,
                               "claims are not valid JSON: %s", jerr.text);
@@ -492,8 +485,8 @@ numeric_date_get(const json_t *claims, const char *name, bool *present,
                               json_type_name(claim));
 
     if (json_is_integer(claim)) {
-        if (json_integer_value(claim) < 0 ||
-            json_integer_value(claim) > (json_int_t)KR_NUMERIC_DATE_MAX)
+        if (json_integer_value(claim) < 0
+            || json_integer_value(claim) > (json_int_t)KR_NUMERIC_DATE_MAX)
             return verdict_reject(v, KR_REASON_BAD_CLAIM,
                                   "%s %" JSON_INTEGER_FORMAT
                                   " is out of range",
@@ -525,8 +518,7 @@ times_get(const json_t *claims, jws_times *t, kr_verdict *v)
     kr_code rc;
 
     if (json_object_get(claims, "exp") == NULL)
-        return verdict_reject(v, KR_REASON_EXP_MISSING,
-                              "claims have no exp");
+        return verdict_reject(v, KR_REASON_EXP_MISSING, "claims have no exp");
 
     rc = numeric_date_get(claims, "exp", &has_exp, &t->exp, v);
     if (rc != KR_OK)
@@ -546,16 +538,15 @@ times_get(const json_t *claims, jws_times *t, kr_verdict *v)
 
     if (t->has_iat && t->exp < t->iat)
         return verdict_reject(v, KR_REASON_BAD_CLAIM,
-                              "exp %" PRId64 " is before iat %" PRId64,
-                              v->exp, v->iat);
+                              "exp %" PRId64 " is before iat %" PRId64, v->exp,
+                              v->iat);
     return KR_OK;
 }
 
 /* Compares the time claims with now. Doubles hold every accepted
  * NumericDate and any realistic now and leeway exactly. */
 static kr_code
-times_check(const jws_times *t, const kr_verify_params *params,
-            kr_verdict *v)
+times_check(const jws_times *t, const kr_verify_params *params, kr_verdict *v)
 {
     double now = (double)params->now;
     double leeway = (double)params->leeway;
@@ -613,8 +604,7 @@ lifetime_check(const jws_times *t, const kr_verify_params *params,
                               "token has no iat and expires in %.15gs; the "
                               "policy allows %" PRId64 "s plus %" PRId64
                               "s leeway",
-                              lifetime, params->max_lifetime,
-                              params->leeway);
+                              lifetime, params->max_lifetime, params->leeway);
     return KR_OK;
 }
 
@@ -760,9 +750,8 @@ kr_jws_verify(const char *token, size_t token_len,
     /* The signing input is the ASCII text "header.claims" exactly as it
      * appears in the token (RFC 7515 section 5.2, step 8). */
     signing_input_len = parts.segment_len[0] + 1 + parts.segment_len[1];
-    if (!kr_rsakey_verify_rs256(key, (const uint8_t *)token,
-                                signing_input_len, parts.signature,
-                                parts.signature_len)) {
+    if (!kr_rsakey_verify_rs256(key, (const uint8_t *)token, signing_input_len,
+                                parts.signature, parts.signature_len)) {
         rc = verdict_reject(v, KR_REASON_BAD_SIGNATURE,
                             "signature does not verify with key \"%s\"",
                             v->kid);
@@ -826,8 +815,8 @@ kr_jws_sign(const kr_rsakey *key, const char *kid, const json_t *claims,
 
     /* RS256 is deterministic, so with a fixed member order the same key
      * and claims always give the same token bytes. */
-    header = json_pack("{s:s, s:s, s:s}", "alg", "RS256", "typ", "JWT",
-                       "kid", kid);
+    header =
+        json_pack("{s:s, s:s, s:s}", "alg", "RS256", "typ", "JWT", "kid", kid);
     if (header != NULL)
         header_json = json_dumps(header, JSON_COMPACT | JSON_PRESERVE_ORDER);
     claims_json = json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -846,9 +835,9 @@ kr_jws_sign(const kr_rsakey *key, const char *kid, const json_t *claims,
         goto out;
     }
     modulus_len = (kr_rsakey_bits(key) + 7) / 8;
-    out_size = kr_b64url_encoded_len(header_len) + 1 +
-               kr_b64url_encoded_len(claims_len) + 1 +
-               kr_b64url_encoded_len(modulus_len);
+    out_size = kr_b64url_encoded_len(header_len) + 1
+               + kr_b64url_encoded_len(claims_len) + 1
+               + kr_b64url_encoded_len(modulus_len);
     if (out_size > KR_JWS_TOKEN_MAX) {
         rc = kr_error_set(err, KR_E_INPUT,
                           "token would be %zu bytes; the limit is %d",

@@ -19,9 +19,9 @@
 #include "rsakey.h"
 
 /* Size limits checked before any decoding, in bytes. */
-#define KR_JWS_TOKEN_MAX 16384 /* whole compact token */
-#define KR_JWS_HEADER_MAX 1024 /* decoded protected header */
-#define KR_JWS_CLAIMS_MAX 8192 /* decoded claims set */
+#define KR_JWS_TOKEN_MAX  16384 /* whole compact token */
+#define KR_JWS_HEADER_MAX 1024  /* decoded protected header */
+#define KR_JWS_CLAIMS_MAX 8192  /* decoded claims set */
 
 /* Why a token was refused. The names (kr_reason_name) are printed and
  * documented; keep them stable. */
@@ -74,12 +74,12 @@ typedef kr_code (*kr_key_resolver)(void *ctx, const char *kid,
 
 /* Outcome of one verification. */
 typedef struct kr_verdict {
-    kr_reason reason;            /* KR_REASON_NONE when valid */
-    char detail[256];            /* for people; never the whole token */
-    char kid[KR_KID_SIZE];       /* the header's kid when it was valid */
-    json_t *claims;              /* owned; set once the signature held */
+    kr_reason reason;      /* KR_REASON_NONE when valid */
+    char detail[256];      /* for people; never the whole token */
+    char kid[KR_KID_SIZE]; /* the header's kid when it was valid */
+    json_t *claims;        /* owned; set once the signature held */
     bool has_iat;
-    int64_t iat, exp;            /* from the claims, when present */
+    int64_t iat, exp; /* from the claims, when present */
 } kr_verdict;
 
 /* Verifies a compact token of token_len bytes. Returns KR_OK when the

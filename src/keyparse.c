@@ -114,15 +114,15 @@ mem_find(const char *hay, size_t hay_len, const char *needle)
 static bool
 is_space(unsigned char c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-           c == '\v';
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
+           || c == '\v';
 }
 
 static bool
 is_base64_char(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-           (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+           || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=';
 }
 
 /* ---- stage 1: encoding ------------------------------------------------ */
@@ -138,8 +138,9 @@ input_is_utf16(const uint8_t *data, size_t len)
     bool le = true;
     bool be = true;
 
-    if (len >= 2 && ((data[0] == 0xff && data[1] == 0xfe) ||
-                     (data[0] == 0xfe && data[1] == 0xff)))
+    if (len >= 2
+        && ((data[0] == 0xff && data[1] == 0xfe)
+            || (data[0] == 0xfe && data[1] == 0xff)))
         return true;
 
     if (n < 4)
@@ -163,16 +164,19 @@ input_check(const uint8_t *data, size_t data_len, kr_error *err)
     for (i = 0; i < data_len && is_space(data[i]); i++)
         ;
     if (i == data_len)
-        return kr_error_set(err, KR_E_INPUT, "the input is empty; no key "
+        return kr_error_set(err, KR_E_INPUT,
+                            "the input is empty; no key "
                             "found");
 
     if (data_len > KEYPARSE_MAX_INPUT)
-        return kr_error_set(err, KR_E_INPUT, "the input is %zu bytes, too "
-                            "large for a key file (at most %d)", data_len,
-                            KEYPARSE_MAX_INPUT);
+        return kr_error_set(err, KR_E_INPUT,
+                            "the input is %zu bytes, too "
+                            "large for a key file (at most %d)",
+                            data_len, KEYPARSE_MAX_INPUT);
 
     if (input_is_utf16(data, data_len))
-        return kr_error_set(err, KR_E_INPUT, "the input is UTF-16 text; "
+        return kr_error_set(err, KR_E_INPUT,
+                            "the input is UTF-16 text; "
                             "convert it to UTF-8 (for example with iconv -f "
                             "UTF-16 -t UTF-8) and import it again");
 
@@ -195,8 +199,8 @@ text_unescape(text_buf *t, kr_warnings *warnings)
     while (in < t->len) {
         next = in + 1 < t->len ? t->data[in + 1] : '\0';
         if (t->data[in] == '\\' && (next == 'n' || next == 'r')) {
-            if (next == 'r' && in + 3 < t->len && t->data[in + 2] == '\\' &&
-                t->data[in + 3] == 'n')
+            if (next == 'r' && in + 3 < t->len && t->data[in + 2] == '\\'
+                && t->data[in + 3] == 'n')
                 in += 2;
             t->data[out++] = '\n';
             in += 2;
@@ -211,9 +215,11 @@ text_unescape(text_buf *t, kr_warnings *warnings)
     }
 
     if (n_escapes > 0)
-        kr_warnings_add(warnings, "replaced %zu escaped line breaks or "
+        kr_warnings_add(warnings,
+                        "replaced %zu escaped line breaks or "
                         "slashes (\\n, \\/) with the characters they stand "
-                        "for", n_escapes);
+                        "for",
+                        n_escapes);
     t->len = out;
 }
 
@@ -245,7 +251,7 @@ text_fix_line_ends(text_buf *t, kr_warnings *warnings)
         kr_warnings_add(warnings, "converted CR LF line ends to LF");
     if (n_cr > 0)
         kr_warnings_add(warnings, "converted CR line ends (classic Mac "
-                        "style) to LF");
+                                  "style) to LF");
     t->len = out;
 }
 
@@ -257,15 +263,15 @@ pem_label_kind(const char *label)
     size_t len = strlen(label);
     static const char private_suffix[] = "PRIVATE KEY";
 
-    if (len >= sizeof(private_suffix) - 1 &&
-        strcmp(label + len - (sizeof(private_suffix) - 1),
-               private_suffix) == 0)
+    if (len >= sizeof(private_suffix) - 1
+        && strcmp(label + len - (sizeof(private_suffix) - 1), private_suffix)
+               == 0)
         return PEM_KIND_PRIVATE;
 
-    if (strcmp(label, "PUBLIC KEY") == 0 ||
-        strcmp(label, "RSA PUBLIC KEY") == 0 ||
-        strcmp(label, "CERTIFICATE") == 0 ||
-        strcmp(label, "X509 CERTIFICATE") == 0)
+    if (strcmp(label, "PUBLIC KEY") == 0
+        || strcmp(label, "RSA PUBLIC KEY") == 0
+        || strcmp(label, "CERTIFICATE") == 0
+        || strcmp(label, "X509 CERTIFICATE") == 0)
         return PEM_KIND_PUBLIC;
 
     return PEM_KIND_OTHER;
@@ -280,16 +286,16 @@ pem_label_read(const char *p, const char *end, char label[PEM_LABEL_SIZE])
     size_t len = 0;
 
     while (p < end && *p != '-' && *p != '\n') {
-        if (!((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == ' ') ||
-            len + 1 >= PEM_LABEL_SIZE)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
+              || *p == ' ')
+            || len + 1 >= PEM_LABEL_SIZE)
             return NULL;
         label[len++] = *p++;
     }
     label[len] = '\0';
 
-    if (len == 0 || (size_t)(end - p) < sizeof(pem_dashes) - 1 ||
-        memcmp(p, pem_dashes, sizeof(pem_dashes) - 1) != 0)
+    if (len == 0 || (size_t)(end - p) < sizeof(pem_dashes) - 1
+        || memcmp(p, pem_dashes, sizeof(pem_dashes) - 1) != 0)
         return NULL;
     return p + sizeof(pem_dashes) - 1;
 }
@@ -315,30 +321,38 @@ pem_blocks_find(const text_buf *t, pem_block *blocks, size_t *n_blocks,
 
     while ((begin = mem_find(p, (size_t)(end - p), pem_begin)) != NULL) {
         if (*n_blocks == PEM_MAX_BLOCKS)
-            return kr_error_set(err, KR_E_INPUT, "the input has more than "
-                                "%d PEM blocks", PEM_MAX_BLOCKS);
+            return kr_error_set(err, KR_E_INPUT,
+                                "the input has more than "
+                                "%d PEM blocks",
+                                PEM_MAX_BLOCKS);
         b = &blocks[*n_blocks];
 
         body = pem_label_read(begin + sizeof(pem_begin) - 1, end, b->label);
         if (body == NULL)
-            return kr_error_set(err, KR_E_INPUT, "malformed PEM: a BEGIN "
+            return kr_error_set(err, KR_E_INPUT,
+                                "malformed PEM: a BEGIN "
                                 "line is not of the form -----BEGIN "
                                 "LABEL-----");
 
         stop = mem_find(body, (size_t)(end - body), pem_end);
         next_begin = mem_find(body, (size_t)(end - body), pem_begin);
         if (stop == NULL || (next_begin != NULL && next_begin < stop))
-            return kr_error_set(err, KR_E_INPUT, "truncated PEM: the \"%s\" "
-                                "block has no END line", b->label);
+            return kr_error_set(err, KR_E_INPUT,
+                                "truncated PEM: the \"%s\" "
+                                "block has no END line",
+                                b->label);
 
         p = pem_label_read(stop + sizeof(pem_end) - 1, end, end_label);
         if (p == NULL)
-            return kr_error_set(err, KR_E_INPUT, "malformed PEM: the END "
+            return kr_error_set(err, KR_E_INPUT,
+                                "malformed PEM: the END "
                                 "line of the \"%s\" block is broken",
                                 b->label);
         if (strcmp(end_label, b->label) != 0)
-            return kr_error_set(err, KR_E_INPUT, "malformed PEM: BEGIN %s "
-                                "is closed by END %s", b->label, end_label);
+            return kr_error_set(err, KR_E_INPUT,
+                                "malformed PEM: BEGIN %s "
+                                "is closed by END %s",
+                                b->label, end_label);
 
         b->body = body;
         b->body_len = (size_t)(stop - body);
@@ -362,8 +376,8 @@ pem_text_report(const text_buf *t, const pem_block *first, size_t after,
     size_t i;
 
     /* Step back over "-----BEGIN LABEL-----" to the start of the marker. */
-    lead -= sizeof(pem_begin) - 1 + strlen(first->label) +
-            sizeof(pem_dashes) - 1;
+    lead -=
+        sizeof(pem_begin) - 1 + strlen(first->label) + sizeof(pem_dashes) - 1;
     for (i = 0; i < lead; i++) {
         if (!is_space((unsigned char)t->data[i]))
             has_text = true;
@@ -375,8 +389,10 @@ pem_text_report(const text_buf *t, const pem_block *first, size_t after,
     if (has_text && t->data[lead - 1] != '\n')
         n_lines++;
     if (has_text)
-        kr_warnings_add(warnings, "ignored %zu line%s of text before the "
-                        "BEGIN line", n_lines, n_lines == 1 ? "" : "s");
+        kr_warnings_add(warnings,
+                        "ignored %zu line%s of text before the "
+                        "BEGIN line",
+                        n_lines, n_lines == 1 ? "" : "s");
 
     has_text = false;
     for (i = after; i < t->len; i++) {
@@ -419,8 +435,8 @@ token_next(const char **p, const char *end, size_t *len)
  * tokens alternate name and value. Returns whether they mark an encrypted
  * key (RFC 1421 section 4.6.1.1: Proc-Type 4,ENCRYPTED). */
 static bool
-pem_headers_write(pem_writer *w, const char *const *tokens,
-                  const size_t *lens, size_t n_tokens)
+pem_headers_write(pem_writer *w, const char *const *tokens, const size_t *lens,
+                  size_t n_tokens)
 {
     bool encrypted = false;
     size_t i;
@@ -432,8 +448,8 @@ pem_headers_write(pem_writer *w, const char *const *tokens,
         memcpy(w->buf + w->pos, tokens[i + 1], lens[i + 1]);
         w->pos += lens[i + 1];
         w->buf[w->pos++] = '\n';
-        if (lens[i] == 10 && memcmp(tokens[i], "Proc-Type:", 10) == 0 &&
-            mem_find(tokens[i + 1], lens[i + 1], "ENCRYPTED") != NULL)
+        if (lens[i] == 10 && memcmp(tokens[i], "Proc-Type:", 10) == 0
+            && mem_find(tokens[i + 1], lens[i + 1], "ENCRYPTED") != NULL)
             encrypted = true;
     }
     if (n_tokens > 0)
@@ -476,15 +492,15 @@ pem_block_rebuild(const pem_block *b, char **out, size_t *out_len,
     size_t header_lens[PEM_MAX_HEADERS * 2];
     size_t n_headers = 0;
     bool in_headers = true;
-    pem_writer w = { NULL, 0, 0, 0 };
+    pem_writer w = {NULL, 0, 0, 0};
     kr_code rc = KR_OK;
 
     *encrypted = false;
     *one_line = memchr(b->body, '\n', b->body_len) == NULL;
 
     /* Room for the markers, headers, base64 and one newline per line. */
-    w.size = 2 * (strlen(b->label) + 16) + 2 * b->body_len +
-             b->body_len / PEM_LINE_WIDTH + 8;
+    w.size = 2 * (strlen(b->label) + 16) + 2 * b->body_len
+             + b->body_len / PEM_LINE_WIDTH + 8;
     w.buf = malloc(w.size);
     if (w.buf == NULL)
         return kr_error_set(err, KR_E_SYSTEM, "out of memory");
@@ -493,10 +509,11 @@ pem_block_rebuild(const pem_block *b, char **out, size_t *out_len,
     while ((tok = token_next(&p, end, &tok_len)) != NULL) {
         /* A header name contains ':', which base64 never does, and the
          * token after a name is its value. */
-        if (in_headers &&
-            (n_headers % 2 == 1 || memchr(tok, ':', tok_len) != NULL)) {
+        if (in_headers
+            && (n_headers % 2 == 1 || memchr(tok, ':', tok_len) != NULL)) {
             if (n_headers == PEM_MAX_HEADERS * 2) {
-                rc = kr_error_set(err, KR_E_INPUT, "malformed PEM: too many "
+                rc = kr_error_set(err, KR_E_INPUT,
+                                  "malformed PEM: too many "
                                   "header lines in the \"%s\" block",
                                   b->label);
                 goto out;
@@ -507,22 +524,26 @@ pem_block_rebuild(const pem_block *b, char **out, size_t *out_len,
         }
 
         if (in_headers) {
-            *encrypted = pem_headers_write(&w, headers, header_lens,
-                                           n_headers);
+            *encrypted =
+                pem_headers_write(&w, headers, header_lens, n_headers);
             in_headers = false;
         }
 
         if (!pem_base64_write(&w, tok, tok_len)) {
-            rc = kr_error_set(err, KR_E_INPUT, "malformed PEM: the \"%s\" "
+            rc = kr_error_set(err, KR_E_INPUT,
+                              "malformed PEM: the \"%s\" "
                               "block contains a character that is not "
-                              "base64", b->label);
+                              "base64",
+                              b->label);
             goto out;
         }
     }
 
     if (in_headers) {
-        rc = kr_error_set(err, KR_E_INPUT, "malformed PEM: the \"%s\" "
-                          "block is empty", b->label);
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "malformed PEM: the \"%s\" "
+                          "block is empty",
+                          b->label);
         goto out;
     }
 
@@ -570,19 +591,24 @@ pem_block_choose(const pem_block *blocks, size_t n_blocks,
     }
 
     if (n_private > 1)
-        return kr_error_set(err, KR_E_INPUT, "the input holds %zu private "
-                            "keys; put each key in its own file", n_private);
+        return kr_error_set(err, KR_E_INPUT,
+                            "the input holds %zu private "
+                            "keys; put each key in its own file",
+                            n_private);
 
     if (n_private == 0 && n_public > 1)
-        return kr_error_set(err, KR_E_INPUT, "the input holds %zu public "
+        return kr_error_set(err, KR_E_INPUT,
+                            "the input holds %zu public "
                             "keys or certificates; put each in its own file",
                             n_public);
 
     *chosen = first_private != NULL ? first_private : first_public;
     if (*chosen == NULL)
-        return kr_error_set(err, KR_E_INPUT, "no key found: the PEM block "
+        return kr_error_set(err, KR_E_INPUT,
+                            "no key found: the PEM block "
                             "\"%s\" is not a private key, public key or "
-                            "certificate", blocks[0].label);
+                            "certificate",
+                            blocks[0].label);
 
     for (i = 0; i < n_blocks; i++) {
         if (&blocks[i] != *chosen)
@@ -625,14 +651,16 @@ key_type_check(int algorithm, kr_error *err)
         break;
     }
 
-    return kr_error_set(err, KR_E_INPUT, "unsupported key type %s; keyrot "
-                        "signs RS256 and needs an RSA key", name);
+    return kr_error_set(err, KR_E_INPUT,
+                        "unsupported key type %s; keyrot "
+                        "signs RS256 and needs an RSA key",
+                        name);
 }
 
 static kr_code
 key_from_privkey(gnutls_x509_privkey_t gkey, kr_rsakey **out, kr_error *err)
 {
-    gnutls_datum_t der = { NULL, 0 };
+    gnutls_datum_t der = {NULL, 0};
     int ret;
     kr_code rc;
 
@@ -660,8 +688,8 @@ out:
 static kr_code
 key_from_pubkey(gnutls_pubkey_t pub, kr_rsakey **out, kr_error *err)
 {
-    gnutls_datum_t m = { NULL, 0 };
-    gnutls_datum_t e = { NULL, 0 };
+    gnutls_datum_t m = {NULL, 0};
+    gnutls_datum_t e = {NULL, 0};
     int ret;
     kr_code rc;
 
@@ -671,8 +699,10 @@ key_from_pubkey(gnutls_pubkey_t pub, kr_rsakey **out, kr_error *err)
 
     ret = gnutls_pubkey_export_rsa_raw2(pub, &m, &e, 0);
     if (ret < 0) {
-        rc = kr_error_set(err, KR_E_INPUT, "cannot read the RSA public key: "
-                          "%s", gnutls_strerror(ret));
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "cannot read the RSA public key: "
+                          "%s",
+                          gnutls_strerror(ret));
         goto out;
     }
 
@@ -700,7 +730,8 @@ key_try_private(const gnutls_datum_t *data, gnutls_x509_crt_fmt_t fmt,
     kr_code rc = KR_OK;
 
     if (encrypted && passphrase == NULL) {
-        rc = kr_error_set(err, KR_E_INPUT, "passphrase required: the private "
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "passphrase required: the private "
                           "key is encrypted");
         goto out;
     }
@@ -717,17 +748,21 @@ key_try_private(const gnutls_datum_t *data, gnutls_x509_crt_fmt_t fmt,
         /* GnuTLS returns this only for encrypted keys. For DER it is the
          * only sign that the input is an encrypted PKCS#8. */
         if (passphrase == NULL)
-            rc = kr_error_set(err, KR_E_INPUT, "passphrase required: the "
+            rc = kr_error_set(err, KR_E_INPUT,
+                              "passphrase required: the "
                               "private key is encrypted");
         else
-            rc = kr_error_set(err, KR_E_INPUT, "wrong passphrase: the "
+            rc = kr_error_set(err, KR_E_INPUT,
+                              "wrong passphrase: the "
                               "private key cannot be decrypted with it");
         goto out;
     }
     if (ret < 0) {
         if (encrypted)
-            rc = kr_error_set(err, KR_E_INPUT, "cannot decrypt the private "
-                              "key: %s", gnutls_strerror(ret));
+            rc = kr_error_set(err, KR_E_INPUT,
+                              "cannot decrypt the private "
+                              "key: %s",
+                              gnutls_strerror(ret));
         else if (fmt == GNUTLS_X509_FMT_PEM)
             rc = kr_error_set(err, KR_E_INPUT, "malformed private key: %s",
                               gnutls_strerror(ret));
@@ -878,7 +913,8 @@ key_try_rsa_public(const uint8_t *der, size_t der_len, bool report,
     datum.size = (unsigned)pos;
     rc = key_try_spki(&datum, GNUTLS_X509_FMT_DER, false, out, err);
     if (rc == KR_OK && *out == NULL && report)
-        rc = kr_error_set(err, KR_E_INPUT, "malformed PKCS#1 RSA public "
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "malformed PKCS#1 RSA public "
                           "key");
     free(spki);
     return rc;
@@ -895,7 +931,7 @@ parse_pem_block(const pem_block *b, const char *passphrase, kr_rsakey **out,
     bool encrypted = false;
     bool one_line = false;
     gnutls_datum_t datum;
-    gnutls_datum_t der = { NULL, 0 };
+    gnutls_datum_t der = {NULL, 0};
     int ret;
     kr_code rc;
 
@@ -905,19 +941,20 @@ parse_pem_block(const pem_block *b, const char *passphrase, kr_rsakey **out,
 
     if (one_line)
         kr_warnings_add(warnings, "restored the line breaks of PEM text "
-                        "that was on one line");
+                                  "that was on one line");
 
     encrypted = encrypted || strcmp(b->label, "ENCRYPTED PRIVATE KEY") == 0;
-    if (!encrypted && passphrase != NULL &&
-        pem_label_kind(b->label) == PEM_KIND_PRIVATE)
+    if (!encrypted && passphrase != NULL
+        && pem_label_kind(b->label) == PEM_KIND_PRIVATE)
         kr_warnings_add(warnings, "the private key is not encrypted; the "
-                        "passphrase was not used");
+                                  "passphrase was not used");
 
     datum.data = (unsigned char *)pem;
     datum.size = (unsigned)pem_len;
 
     if (strcmp(b->label, "OPENSSH PRIVATE KEY") == 0) {
-        rc = kr_error_set(err, KR_E_INPUT, "OpenSSH private keys are not "
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "OpenSSH private keys are not "
                           "supported; convert a copy to PEM with ssh-keygen "
                           "-p -m PEM -f COPY");
     } else if (pem_label_kind(b->label) == PEM_KIND_PRIVATE) {
@@ -961,7 +998,8 @@ parse_pem(const text_buf *t, const char *passphrase, kr_rsakey **out,
         return rc;
 
     if (n_blocks == 0)
-        return kr_error_set(err, KR_E_INPUT, "malformed PEM: no complete "
+        return kr_error_set(err, KR_E_INPUT,
+                            "malformed PEM: no complete "
                             "BEGIN line");
 
     rc = pem_block_choose(blocks, n_blocks, &chosen, warnings, err);
@@ -978,7 +1016,7 @@ static kr_code
 parse_der(const uint8_t *data, size_t data_len, const char *passphrase,
           kr_rsakey **out, kr_error *err)
 {
-    gnutls_datum_t datum = { (unsigned char *)data, (unsigned)data_len };
+    gnutls_datum_t datum = {(unsigned char *)data, (unsigned)data_len};
     kr_code rc;
 
     rc = key_try_private(&datum, GNUTLS_X509_FMT_DER, passphrase, false, out,
@@ -986,12 +1024,12 @@ parse_der(const uint8_t *data, size_t data_len, const char *passphrase,
     if (rc == KR_OK && *out == NULL)
         rc = key_try_spki(&datum, GNUTLS_X509_FMT_DER, false, out, err);
     if (rc == KR_OK && *out == NULL)
-        rc = key_try_certificate(&datum, GNUTLS_X509_FMT_DER, false, out,
-                                 err);
+        rc = key_try_certificate(&datum, GNUTLS_X509_FMT_DER, false, out, err);
     if (rc == KR_OK && *out == NULL)
         rc = key_try_rsa_public(data, data_len, false, out, err);
     if (rc == KR_OK && *out == NULL)
-        rc = kr_error_set(err, KR_E_INPUT, "malformed key: the binary data "
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "malformed key: the binary data "
                           "is not a DER private key (PKCS#1 or PKCS#8), "
                           "public key or certificate");
     return rc;
@@ -1012,11 +1050,9 @@ json_wipe_strings(json_t *json)
         gnutls_memset((char *)json_string_value(json), 0,
                       json_string_length(json));
     } else if (json_is_object(json)) {
-        json_object_foreach(json, name, value)
-            json_wipe_strings(value);
+        json_object_foreach(json, name, value) json_wipe_strings(value);
     } else if (json_is_array(json)) {
-        json_array_foreach(json, i, value)
-            json_wipe_strings(value);
+        json_array_foreach(json, i, value) json_wipe_strings(value);
     }
 }
 
@@ -1036,14 +1072,17 @@ jwk_type_check(const json_t *jwk, kr_error *err)
 
     if (strcmp(kty, "OKP") == 0 && crv != NULL) {
         kr_kid_escape(crv, strlen(crv), shown, sizeof(shown));
-        return kr_error_set(err, KR_E_INPUT, "unsupported key type %s; "
+        return kr_error_set(err, KR_E_INPUT,
+                            "unsupported key type %s; "
                             "keyrot signs RS256 and needs an RSA key",
                             strcmp(crv, "Ed25519") == 0 ? "Ed25519" : shown);
     }
 
     kr_kid_escape(kty, strlen(kty), shown, sizeof(shown));
-    return kr_error_set(err, KR_E_INPUT, "unsupported key type %s; keyrot "
-                        "signs RS256 and needs an RSA key", shown);
+    return kr_error_set(err, KR_E_INPUT,
+                        "unsupported key type %s; keyrot "
+                        "signs RS256 and needs an RSA key",
+                        shown);
 }
 
 static kr_code
@@ -1062,20 +1101,24 @@ parse_jwk(const text_buf *t, unsigned min_bits, kr_rsakey **out,
         near = strstr(jerr.text, " near ");
         if (near != NULL)
             *near = '\0';
-        rc = kr_error_set(err, KR_E_INPUT, "invalid JSON key at line %d, "
-                          "column %d: %s", jerr.line, jerr.column, jerr.text);
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "invalid JSON key at line %d, "
+                          "column %d: %s",
+                          jerr.line, jerr.column, jerr.text);
         goto out;
     }
 
     if (!json_is_object(jwk)) {
-        rc = kr_error_set(err, KR_E_INPUT, "invalid JWK: the JSON value is "
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "invalid JWK: the JSON value is "
                           "not an object");
         goto out;
     }
 
-    if (json_object_get(jwk, "keys") != NULL &&
-        json_object_get(jwk, "kty") == NULL) {
-        rc = kr_error_set(err, KR_E_INPUT, "the input is a JWK Set; import "
+    if (json_object_get(jwk, "keys") != NULL
+        && json_object_get(jwk, "kty") == NULL) {
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "the input is a JWK Set; import "
                           "takes a single JWK");
         goto out;
     }
@@ -1121,11 +1164,13 @@ key_policy_check(const kr_rsakey *key, unsigned min_bits,
     size_t i;
 
     if (kr_rsakey_bits(key) < min_bits)
-        return kr_error_set(err, KR_E_INPUT, "RSA key is %u bits; at least "
-                            "%u are required", kr_rsakey_bits(key), min_bits);
+        return kr_error_set(err, KR_E_INPUT,
+                            "RSA key is %u bits; at least "
+                            "%u are required",
+                            kr_rsakey_bits(key), min_bits);
 
-    if (e.len == 3 && e.data[0] == 0x01 && e.data[1] == 0x00 &&
-        e.data[2] == 0x01)
+    if (e.len == 3 && e.data[0] == 0x01 && e.data[1] == 0x00
+        && e.data[2] == 0x01)
         return KR_OK;
 
     /* Do not repeat a warning that kr_jwk_parse already gave. */
@@ -1135,11 +1180,15 @@ key_policy_check(const kr_rsakey *key, unsigned min_bits,
     if (e.len <= sizeof(value)) {
         for (i = 0; i < e.len; i++)
             value = value << 8 | e.data[i];
-        kr_warnings_add(warnings, "RSA public exponent is %llu, not 65537; "
-                        "some verifiers reject such keys", value);
+        kr_warnings_add(warnings,
+                        "RSA public exponent is %llu, not 65537; "
+                        "some verifiers reject such keys",
+                        value);
     } else {
-        kr_warnings_add(warnings, "RSA public exponent is a %zu-byte number, "
-                        "not 65537; some verifiers reject such keys", e.len);
+        kr_warnings_add(warnings,
+                        "RSA public exponent is a %zu-byte number, "
+                        "not 65537; some verifiers reject such keys",
+                        e.len);
     }
     return KR_OK;
 }
@@ -1167,7 +1216,8 @@ parse_form(text_buf *t, const char *passphrase, unsigned min_bits,
     size_t start = first_non_space(t->data, t->len);
 
     if (start == t->len)
-        return kr_error_set(err, KR_E_INPUT, "the input is empty; no key "
+        return kr_error_set(err, KR_E_INPUT,
+                            "the input is empty; no key "
                             "found");
 
     if (mem_find(t->data, t->len, pem_begin) != NULL) {
@@ -1184,10 +1234,12 @@ parse_form(text_buf *t, const char *passphrase, unsigned min_bits,
                          err);
 
     if (mem_find(t->data, t->len, pem_end) != NULL)
-        return kr_error_set(err, KR_E_INPUT, "malformed PEM: an END line "
+        return kr_error_set(err, KR_E_INPUT,
+                            "malformed PEM: an END line "
                             "without its BEGIN line");
 
-    return kr_error_set(err, KR_E_INPUT, "not a key: the input is not PEM, "
+    return kr_error_set(err, KR_E_INPUT,
+                        "not a key: the input is not PEM, "
                         "DER or a JSON Web Key");
 }
 
@@ -1196,8 +1248,8 @@ kr_key_parse(const uint8_t *data, size_t data_len, const char *passphrase,
              unsigned min_bits, kr_rsakey **out, char kid[KR_KID_SIZE],
              kr_warnings *warnings, kr_error *err)
 {
-    static const uint8_t utf8_bom[] = { 0xef, 0xbb, 0xbf };
-    text_buf t = { NULL, 0 };
+    static const uint8_t utf8_bom[] = {0xef, 0xbb, 0xbf};
+    text_buf t = {NULL, 0};
     kr_rsakey *key = NULL;
     kr_code rc;
 
@@ -1217,8 +1269,8 @@ kr_key_parse(const uint8_t *data, size_t data_len, const char *passphrase,
     t.data[data_len] = '\0';
     t.len = data_len;
 
-    if (t.len >= sizeof(utf8_bom) &&
-        memcmp(t.data, utf8_bom, sizeof(utf8_bom)) == 0) {
+    if (t.len >= sizeof(utf8_bom)
+        && memcmp(t.data, utf8_bom, sizeof(utf8_bom)) == 0) {
         memmove(t.data, t.data + sizeof(utf8_bom), t.len - sizeof(utf8_bom));
         t.len -= sizeof(utf8_bom);
         kr_warnings_add(warnings, "removed a UTF-8 byte-order mark");

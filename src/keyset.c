@@ -12,9 +12,8 @@
 #include "store-internal.h"
 
 kr_code
-kr_keyset_add(kr_store *store, const kr_jwks_entry *entries,
-              size_t n_entries, const char *origin, kr_add_outcome *outcomes,
-              kr_error *err)
+kr_keyset_add(kr_store *store, const kr_jwks_entry *entries, size_t n_entries,
+              const char *origin, kr_add_outcome *outcomes, kr_error *err)
 {
     kr_error add_err = {KR_OK, ""};
     size_t i;

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define KR_KID_MAX 128
+#define KR_KID_MAX  128
 #define KR_KID_SIZE (KR_KID_MAX + 1) /* with the NUL */
 
 /* Returns whether the len bytes at kid form a valid key ID. An embedded NUL

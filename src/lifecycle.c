@@ -179,13 +179,12 @@ typedef struct key_event {
  * the new timestamps to now, so only the earlier records can be later.
  */
 static kr_code
-time_order_check(const kr_store *store, const kr_key_info *key,
-                 kr_error *err)
+time_order_check(const kr_store *store, const kr_key_info *key, kr_error *err)
 {
     const key_event events[] = {
-        {"created", key->created_at},     {"activated", key->activated_at},
+        {"created", key->created_at},         {"activated", key->activated_at},
         {"deactivated", key->deactivated_at}, {"retired", key->retired_at},
-        {"revoked", key->revoked_at},     {"purged", key->purged_at},
+        {"revoked", key->revoked_at},         {"purged", key->purged_at},
     };
     const key_event *latest = &events[0];
     char now_text[32], latest_text[32];
@@ -266,8 +265,7 @@ jwks_kids(kr_store *store, char (*kids)[KR_KID_SIZE], size_t *n_listed,
 /* Takes the write lock, reads the policy and records the JWKS before the
  * change. The caller rolls back at its exit label on every path. */
 static kr_code
-change_begin(kr_store *store, kr_policy *policy, kr_plan *plan,
-             kr_error *err)
+change_begin(kr_store *store, kr_policy *policy, kr_plan *plan, kr_error *err)
 {
     kr_code rc;
 
@@ -419,8 +417,8 @@ static kr_code
 active_demote(kr_store *store, const kr_policy *policy, int64_t overlap,
               kr_plan *plan, kr_error *err)
 {
-    static const change demote = {"deactivate", KR_STATE_RETIRING, NULL,
-                                  false, NULL};
+    static const change demote = {"deactivate", KR_STATE_RETIRING, NULL, false,
+                                  NULL};
     const int64_t now = store->ctx->now;
     kr_error lookup_err = {0};
     kr_key_info previous;
@@ -594,8 +592,7 @@ rotate_apply(kr_store *store, const kr_policy *policy, const kr_rsakey *key,
         return rc;
     if (outcome != KR_ADD_INSERTED)
         return kr_error_set(err, KR_E_REFUSED,
-                            "kid %s already exists; choose a new kid",
-                            kid);
+                            "kid %s already exists; choose a new kid", kid);
 
     rc = kr_store_key_get(store, kid, &target, err);
     if (rc == KR_OK)
@@ -618,8 +615,7 @@ rotate_plan_only(kr_store *store, const kr_policy *policy, const char *kid,
 
     if (kid != NULL && kr_store_key_get(store, kid, &existing, NULL) == KR_OK)
         return kr_error_set(err, KR_E_REFUSED,
-                            "kid %s already exists; choose a new kid",
-                            kid);
+                            "kid %s already exists; choose a new kid", kid);
 
     rc = active_demote(store, policy, overlap, plan, err);
     if (rc != KR_OK)
@@ -691,8 +687,8 @@ out:
  * is the one guard of retire: add further conditions here.
  */
 static kr_code
-retire_guard(kr_store *store, const kr_key_info *key,
-             const kr_policy *policy, kr_error *err)
+retire_guard(kr_store *store, const kr_key_info *key, const kr_policy *policy,
+             kr_error *err)
 {
     const int64_t window = policy->max_token_ttl + policy->leeway;
     const int64_t now = store->ctx->now;
@@ -758,8 +754,9 @@ retire_apply(kr_store *store, const kr_policy *policy, kr_key_info *key,
         retire.cause = "forced";
         retire.extra = extra;
     } else if (rc == KR_E_REFUSED) {
-        return kr_error_set(err, rc, "%s; retire it after that, or pass "
-                                     "--force",
+        return kr_error_set(err, rc,
+                            "%s; retire it after that, or pass "
+                            "--force",
                             evidence.msg);
     } else if (rc != KR_OK) {
         return kr_error_set(err, rc, "%s", evidence.msg);
@@ -772,8 +769,8 @@ retire_apply(kr_store *store, const kr_policy *policy, kr_key_info *key,
 }
 
 kr_code
-kr_lifecycle_retire(kr_store *store, const char *kid, bool force,
-                    bool dry_run, kr_plan *plan, kr_error *err)
+kr_lifecycle_retire(kr_store *store, const char *kid, bool force, bool dry_run,
+                    kr_plan *plan, kr_error *err)
 {
     kr_state state_before = KR_STATE_PENDING;
     kr_key_info key;
@@ -989,8 +986,7 @@ out:
 }
 
 kr_code
-kr_lifecycle_tick(kr_store *store, bool dry_run, kr_plan *plan,
-                  kr_error *err)
+kr_lifecycle_tick(kr_store *store, bool dry_run, kr_plan *plan, kr_error *err)
 {
     kr_policy policy;
     kr_code rc;

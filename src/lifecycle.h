@@ -38,15 +38,15 @@ typedef struct kr_transition {
 
 /* Most transitions and JWKS kids a plan lists; beyond these, a plan only
  * counts them (n_*_total), so a store with many keys cannot overflow it. */
-#define KR_PLAN_MAX 16
+#define KR_PLAN_MAX      16
 #define KR_PLAN_JWKS_MAX 16
 
 /* The state changes a command made, or would make under --dry-run, and
  * the kids of the public JWKS before and after them. */
 typedef struct kr_plan {
-    bool changed;   /* false when the command had already taken effect */
-    char note[256]; /* why nothing changed, or "" */
-    size_t n_transitions;       /* listed in transitions[] */
+    bool changed;         /* false when the command had already taken effect */
+    char note[256];       /* why nothing changed, or "" */
+    size_t n_transitions; /* listed in transitions[] */
     size_t n_transitions_total; /* including those not listed */
     kr_transition transitions[KR_PLAN_MAX];
     size_t n_jwks_before, n_jwks_before_total;

@@ -195,8 +195,8 @@ globals_parse(kr_cli *cli, int argc, char **argv, int *first)
         } else if ((value = option_value("--store", argc, argv, &i, &missing))
                    != NULL) {
             cli->store_path = value;
-        } else if ((value = option_value("--store-passphrase-file", argc,
-                                         argv, &i, &missing))
+        } else if ((value = option_value("--store-passphrase-file", argc, argv,
+                                         &i, &missing))
                    != NULL) {
             cli->store_passphrase_file = value;
         } else if ((value = option_value("--now", argc, argv, &i, &missing))
@@ -284,9 +284,9 @@ main(int argc, char **argv)
             found = &commands[i];
     }
     if (found == NULL) {
-        status = cli_fail(&cli, KR_E_USAGE,
-                          "unknown command '%s'; see 'keyrot --help'",
-                          argv[first]);
+        status =
+            cli_fail(&cli, KR_E_USAGE,
+                     "unknown command '%s'; see 'keyrot --help'", argv[first]);
         goto out;
     }
     cli.command = found->name;

@@ -36,9 +36,9 @@ transition_json(const kr_transition *t)
 
     json_object_set_new(obj, "kid", json_string(kid_label(t->kid)));
     json_object_set_new(obj, "new", json_boolean(t->created));
-    json_object_set_new(obj, "from", t->created
-                                         ? json_null()
-                                         : json_string(kr_state_name(t->from)));
+    json_object_set_new(obj, "from",
+                        t->created ? json_null()
+                                   : json_string(kr_state_name(t->from)));
     json_object_set_new(obj, "to", json_string(kr_state_name(t->to)));
     if (t->to == KR_STATE_RETIRING) {
         json_object_set_new(obj, "retire_after",
@@ -79,9 +79,9 @@ plan_json_print(const kr_plan *plan, bool dry_run)
     obj = json_object();
     json_object_set_new(obj, "dry_run", json_boolean(dry_run));
     json_object_set_new(obj, "changed", json_boolean(plan->changed));
-    json_object_set_new(obj, "note", plan->note[0] != '\0'
-                                         ? json_string(plan->note)
-                                         : json_null());
+    json_object_set_new(obj, "note",
+                        plan->note[0] != '\0' ? json_string(plan->note)
+                                              : json_null());
     json_object_set_new(obj, "transitions", changes);
     json_object_set_new(obj, "n_transitions",
                         json_integer((json_int_t)plan->n_transitions_total));
@@ -119,13 +119,13 @@ transition_format(const kr_transition *t, char *out, size_t out_size)
     if (t->cause != NULL)
         snprintf(cause, sizeof(cause), " (%s)", t->cause);
     snprintf(out, out_size, "%s: %s -> %s%s%s", kid_label(t->kid),
-             t->created ? "new" : kr_state_name(t->from),
-             kr_state_name(t->to), details, cause);
+             t->created ? "new" : kr_state_name(t->from), kr_state_name(t->to),
+             details, cause);
 }
 
 static void
-kids_print(const char *label, const char (*kids)[KR_KID_SIZE],
-           size_t n_listed, size_t n_total)
+kids_print(const char *label, const char (*kids)[KR_KID_SIZE], size_t n_listed,
+           size_t n_total)
 {
     printf("%s:", label);
     if (n_total == 0)

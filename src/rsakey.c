@@ -39,7 +39,7 @@ struct kr_rsakey {
     struct rsa_private_key priv; /* initialised only when has_private */
     bool has_private;
     unsigned bits;
-    uint8_t *n;  /* big-endian, no leading zero octet */
+    uint8_t *n; /* big-endian, no leading zero octet */
     size_t n_len;
     uint8_t *e;
     size_t e_len;
@@ -139,14 +139,16 @@ rsakey_check_private(const struct rsa_public_key *pub,
     mpz_init(m);
 
     if (mpz_cmp_ui(priv->p, 1) <= 0 || mpz_cmp_ui(priv->q, 1) <= 0) {
-        rc = kr_error_set(err, KR_E_INPUT, "invalid RSA private key: "
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "invalid RSA private key: "
                           "p or q is not greater than 1");
         goto out;
     }
 
     mpz_mul(t, priv->p, priv->q);
     if (mpz_cmp(t, pub->n) != 0) {
-        rc = kr_error_set(err, KR_E_INPUT, "invalid RSA private key: "
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "invalid RSA private key: "
                           "p times q is not the modulus");
         goto out;
     }
@@ -154,14 +156,16 @@ rsakey_check_private(const struct rsa_public_key *pub,
     mpz_sub_ui(m, priv->p, 1);
     mpz_mod(t, priv->d, m);
     if (mpz_cmp(t, priv->a) != 0) {
-        rc = kr_error_set(err, KR_E_INPUT, "invalid RSA private key: "
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "invalid RSA private key: "
                           "dp does not match d");
         goto out;
     }
     mpz_mul(t, pub->e, priv->a);
     mpz_mod(t, t, m);
     if (mpz_cmp_ui(t, 1) != 0) {
-        rc = kr_error_set(err, KR_E_INPUT, "invalid RSA private key: "
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "invalid RSA private key: "
                           "dp is not the inverse of e");
         goto out;
     }
@@ -169,14 +173,16 @@ rsakey_check_private(const struct rsa_public_key *pub,
     mpz_sub_ui(m, priv->q, 1);
     mpz_mod(t, priv->d, m);
     if (mpz_cmp(t, priv->b) != 0) {
-        rc = kr_error_set(err, KR_E_INPUT, "invalid RSA private key: "
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "invalid RSA private key: "
                           "dq does not match d");
         goto out;
     }
     mpz_mul(t, pub->e, priv->b);
     mpz_mod(t, t, m);
     if (mpz_cmp_ui(t, 1) != 0) {
-        rc = kr_error_set(err, KR_E_INPUT, "invalid RSA private key: "
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "invalid RSA private key: "
                           "dq is not the inverse of e");
         goto out;
     }
@@ -184,7 +190,8 @@ rsakey_check_private(const struct rsa_public_key *pub,
     mpz_mul(t, priv->c, priv->q);
     mpz_mod(t, t, priv->p);
     if (mpz_cmp_ui(t, 1) != 0) {
-        rc = kr_error_set(err, KR_E_INPUT, "invalid RSA private key: "
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "invalid RSA private key: "
                           "qi is not the inverse of q modulo p");
         goto out;
     }
@@ -198,15 +205,15 @@ out:
 static bool
 params_has_private(const kr_rsa_params *params)
 {
-    return params->d.len > 0 || params->p.len > 0 || params->q.len > 0 ||
-           params->dp.len > 0 || params->dq.len > 0 || params->qi.len > 0;
+    return params->d.len > 0 || params->p.len > 0 || params->q.len > 0
+           || params->dp.len > 0 || params->dq.len > 0 || params->qi.len > 0;
 }
 
 static bool
 params_private_complete(const kr_rsa_params *params)
 {
-    return params->d.len > 0 && params->p.len > 0 && params->q.len > 0 &&
-           params->dp.len > 0 && params->dq.len > 0 && params->qi.len > 0;
+    return params->d.len > 0 && params->p.len > 0 && params->q.len > 0
+           && params->dp.len > 0 && params->dq.len > 0 && params->qi.len > 0;
 }
 
 kr_code
@@ -219,7 +226,8 @@ kr_rsakey_from_params(const kr_rsa_params *params, kr_rsakey **out,
     *out = NULL;
 
     if (params->n.len == 0 || params->e.len == 0) {
-        rc = kr_error_set(err, KR_E_INPUT, "invalid RSA key: n or e is "
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "invalid RSA key: n or e is "
                           "missing");
         goto out;
     }
@@ -231,7 +239,8 @@ kr_rsakey_from_params(const kr_rsa_params *params, kr_rsakey **out,
     }
 
     if (params_has_private(params) && !params_private_complete(params)) {
-        rc = kr_error_set(err, KR_E_INPUT, "RSA private key lacks one of "
+        rc = kr_error_set(err, KR_E_INPUT,
+                          "RSA private key lacks one of "
                           "d, p, q, dp, dq, qi; all six are required");
         goto out;
     }
@@ -259,19 +268,16 @@ kr_rsakey_from_params(const kr_rsa_params *params, kr_rsakey **out,
         nettle_mpz_set_str_256_u(key->priv.d, params->d.len, params->d.data);
         nettle_mpz_set_str_256_u(key->priv.p, params->p.len, params->p.data);
         nettle_mpz_set_str_256_u(key->priv.q, params->q.len, params->q.data);
-        nettle_mpz_set_str_256_u(key->priv.a, params->dp.len,
-                                 params->dp.data);
-        nettle_mpz_set_str_256_u(key->priv.b, params->dq.len,
-                                 params->dq.data);
-        nettle_mpz_set_str_256_u(key->priv.c, params->qi.len,
-                                 params->qi.data);
+        nettle_mpz_set_str_256_u(key->priv.a, params->dp.len, params->dp.data);
+        nettle_mpz_set_str_256_u(key->priv.b, params->dq.len, params->dq.data);
+        nettle_mpz_set_str_256_u(key->priv.c, params->qi.len, params->qi.data);
 
         rc = rsakey_check_private(&key->pub, &key->priv, err);
         if (rc != KR_OK)
             goto out;
 
-        if (rsa_private_key_prepare(&key->priv) != 1 ||
-            key->priv.size != key->pub.size) {
+        if (rsa_private_key_prepare(&key->priv) != 1
+            || key->priv.size != key->pub.size) {
             rc = kr_error_set(err, KR_E_INPUT, "invalid RSA private key");
             goto out;
         }
@@ -334,7 +340,7 @@ raw_rsa_free(struct raw_rsa *raw)
 static kr_bytes
 datum_bytes(const gnutls_datum_t *d)
 {
-    kr_bytes b = { d->data, d->size };
+    kr_bytes b = {d->data, d->size};
 
     return b;
 }
@@ -358,8 +364,8 @@ rsakey_from_gnutls(gnutls_x509_privkey_t gkey, kr_rsakey **out, kr_error *err)
     }
 
     ret = gnutls_x509_privkey_export_rsa_raw2(gkey, &raw.m, &raw.e, &raw.d,
-                                              &raw.p, &raw.q, &raw.u,
-                                              &raw.e1, &raw.e2);
+                                              &raw.p, &raw.q, &raw.u, &raw.e1,
+                                              &raw.e2);
     if (ret < 0) {
         rc = kr_error_set(err, KR_E_INPUT, "cannot read the RSA key: %s",
                           gnutls_strerror(ret));
@@ -391,9 +397,10 @@ kr_rsakey_generate(unsigned bits, kr_rsakey **out, kr_error *err)
     *out = NULL;
 
     if (bits < 2048 || bits > KR_RSA_MAX_BITS || bits % 8 != 0) {
-        rc = kr_error_set(err, KR_E_USAGE, "invalid RSA key size %u: use a "
-                          "multiple of 8 from 2048 to %d", bits,
-                          KR_RSA_MAX_BITS);
+        rc = kr_error_set(err, KR_E_USAGE,
+                          "invalid RSA key size %u: use a "
+                          "multiple of 8 from 2048 to %d",
+                          bits, KR_RSA_MAX_BITS);
         goto out;
     }
 
@@ -499,7 +506,7 @@ kr_rsakey_bits(const kr_rsakey *key)
 kr_bytes
 kr_rsakey_n(const kr_rsakey *key)
 {
-    kr_bytes b = { key->n, key->n_len };
+    kr_bytes b = {key->n, key->n_len};
 
     return b;
 }
@@ -507,7 +514,7 @@ kr_rsakey_n(const kr_rsakey *key)
 kr_bytes
 kr_rsakey_e(const kr_rsakey *key)
 {
-    kr_bytes b = { key->e, key->e_len };
+    kr_bytes b = {key->e, key->e_len};
 
     return b;
 }
@@ -540,14 +547,14 @@ kr_rsakey_params(const kr_rsakey *key, kr_rsa_params *params,
     if (!key->has_private)
         return kr_error_set(err, KR_E_REFUSED, "the key has no private part");
 
-    size = nettle_mpz_sizeinbase_256_u(key->pub.n) +
-           nettle_mpz_sizeinbase_256_u(key->pub.e) +
-           nettle_mpz_sizeinbase_256_u(priv->d) +
-           nettle_mpz_sizeinbase_256_u(priv->p) +
-           nettle_mpz_sizeinbase_256_u(priv->q) +
-           nettle_mpz_sizeinbase_256_u(priv->a) +
-           nettle_mpz_sizeinbase_256_u(priv->b) +
-           nettle_mpz_sizeinbase_256_u(priv->c);
+    size = nettle_mpz_sizeinbase_256_u(key->pub.n)
+           + nettle_mpz_sizeinbase_256_u(key->pub.e)
+           + nettle_mpz_sizeinbase_256_u(priv->d)
+           + nettle_mpz_sizeinbase_256_u(priv->p)
+           + nettle_mpz_sizeinbase_256_u(priv->q)
+           + nettle_mpz_sizeinbase_256_u(priv->a)
+           + nettle_mpz_sizeinbase_256_u(priv->b)
+           + nettle_mpz_sizeinbase_256_u(priv->c);
     buf = malloc(size);
     if (buf == NULL)
         return kr_error_set(err, KR_E_SYSTEM, "out of memory");
@@ -576,8 +583,8 @@ kr_rsakey_thumbprint(const kr_rsakey *key, char out[KR_THUMBPRINT_SIZE])
     static const char part3[] = "\"}";
     /* n and e are both below 2^KR_RSA_MAX_BITS, so each encodes to at
      * most B64_MAX_KEY_LEN characters. */
-    char json[sizeof(part1) + sizeof(part2) + sizeof(part3) +
-              2 * B64_MAX_KEY_LEN];
+    char json[sizeof(part1) + sizeof(part2) + sizeof(part3)
+              + 2 * B64_MAX_KEY_LEN];
     uint8_t digest[KR_SHA256_SIZE];
     size_t pos = 0;
 
@@ -597,8 +604,8 @@ kr_rsakey_thumbprint(const kr_rsakey *key, char out[KR_THUMBPRINT_SIZE])
 bool
 kr_rsakey_same_public(const kr_rsakey *a, const kr_rsakey *b)
 {
-    return mpz_cmp(a->pub.n, b->pub.n) == 0 &&
-           mpz_cmp(a->pub.e, b->pub.e) == 0;
+    return mpz_cmp(a->pub.n, b->pub.n) == 0
+           && mpz_cmp(a->pub.e, b->pub.e) == 0;
 }
 
 /* Random source for RSA blinding. A nettle_random_func cannot report an
@@ -622,7 +629,7 @@ kr_rsakey_sign_rs256(const kr_rsakey *key, const uint8_t *msg, size_t msg_len,
                      uint8_t *sig, size_t *sig_len, kr_error *err)
 {
     uint8_t digest[KR_SHA256_SIZE];
-    struct blind_rng rng = { false };
+    struct blind_rng rng = {false};
     mpz_t s;
     int ok;
     kr_code rc = KR_OK;
@@ -630,7 +637,8 @@ kr_rsakey_sign_rs256(const kr_rsakey *key, const uint8_t *msg, size_t msg_len,
     *sig_len = 0;
 
     if (!key->has_private)
-        return kr_error_set(err, KR_E_REFUSED, "the key has no private part; "
+        return kr_error_set(err, KR_E_REFUSED,
+                            "the key has no private part; "
                             "it can only verify");
 
     kr_sha256(msg, msg_len, digest);
@@ -638,10 +646,11 @@ kr_rsakey_sign_rs256(const kr_rsakey *key, const uint8_t *msg, size_t msg_len,
 
     /* The _tr variant blinds the private operation, and Nettle checks the
      * result against the public key before returning it (rsa-sign-tr.c). */
-    ok = rsa_sha256_sign_digest_tr(&key->pub, &key->priv, &rng,
-                                   blind_rng_fill, digest, s);
+    ok = rsa_sha256_sign_digest_tr(&key->pub, &key->priv, &rng, blind_rng_fill,
+                                   digest, s);
     if (rng.failed) {
-        rc = kr_error_set(err, KR_E_SYSTEM, "random number generator "
+        rc = kr_error_set(err, KR_E_SYSTEM,
+                          "random number generator "
                           "failed while signing");
         goto out;
     }
@@ -712,9 +721,9 @@ rsakey_export_public(const kr_rsakey *key, gnutls_x509_crt_fmt_t fmt,
                      uint8_t **out, size_t *out_len, kr_error *err)
 {
     gnutls_pubkey_t pub = NULL;
-    gnutls_datum_t m = { key->n, (unsigned)key->n_len };
-    gnutls_datum_t e = { key->e, (unsigned)key->e_len };
-    gnutls_datum_t text = { NULL, 0 };
+    gnutls_datum_t m = {key->n, (unsigned)key->n_len};
+    gnutls_datum_t e = {key->e, (unsigned)key->e_len};
+    gnutls_datum_t text = {NULL, 0};
     int ret;
     kr_code rc;
 
@@ -724,8 +733,10 @@ rsakey_export_public(const kr_rsakey *key, gnutls_x509_crt_fmt_t fmt,
     if (ret >= 0)
         ret = gnutls_pubkey_export2(pub, fmt, &text);
     if (ret < 0) {
-        rc = kr_error_set(err, KR_E_SYSTEM, "cannot export the public key: "
-                          "%s", gnutls_strerror(ret));
+        rc = kr_error_set(err, KR_E_SYSTEM,
+                          "cannot export the public key: "
+                          "%s",
+                          gnutls_strerror(ret));
         goto out;
     }
 
@@ -741,22 +752,22 @@ out:
 static gnutls_datum_t
 bytes_datum(kr_bytes b)
 {
-    gnutls_datum_t d = { (unsigned char *)b.data, (unsigned)b.len };
+    gnutls_datum_t d = {(unsigned char *)b.data, (unsigned)b.len};
 
     return d;
 }
 
 static kr_code
 rsakey_export_private(const kr_rsakey *key, gnutls_x509_crt_fmt_t fmt,
-                      const char *passphrase, uint8_t **out,
-                      size_t *out_len, kr_error *err)
+                      const char *passphrase, uint8_t **out, size_t *out_len,
+                      kr_error *err)
 {
     kr_rsa_params params;
     uint8_t *storage = NULL;
     size_t storage_len = 0;
     gnutls_x509_privkey_t gkey = NULL;
     gnutls_datum_t m, e, d, p, q, u, e1, e2;
-    gnutls_datum_t text = { NULL, 0 };
+    gnutls_datum_t text = {NULL, 0};
     int ret;
     kr_code rc;
 
@@ -775,16 +786,17 @@ rsakey_export_private(const kr_rsakey *key, gnutls_x509_crt_fmt_t fmt,
 
     ret = gnutls_x509_privkey_init(&gkey);
     if (ret >= 0)
-        ret = gnutls_x509_privkey_import_rsa_raw2(gkey, &m, &e, &d, &p, &q,
-                                                  &u, &e1, &e2);
+        ret = gnutls_x509_privkey_import_rsa_raw2(gkey, &m, &e, &d, &p, &q, &u,
+                                                  &e1, &e2);
     if (ret >= 0)
         ret = gnutls_x509_privkey_export2_pkcs8(
             gkey, fmt, passphrase,
-            passphrase ? GNUTLS_PKCS_PBES2_AES_256 : GNUTLS_PKCS_PLAIN,
-            &text);
+            passphrase ? GNUTLS_PKCS_PBES2_AES_256 : GNUTLS_PKCS_PLAIN, &text);
     if (ret < 0) {
-        rc = kr_error_set(err, KR_E_SYSTEM, "cannot export the private key: "
-                          "%s", gnutls_strerror(ret));
+        rc = kr_error_set(err, KR_E_SYSTEM,
+                          "cannot export the private key: "
+                          "%s",
+                          gnutls_strerror(ret));
         goto out;
     }
 
@@ -803,9 +815,8 @@ out:
 }
 
 kr_code
-kr_rsakey_export(const kr_rsakey *key, kr_key_format format,
-                 bool private_part, uint8_t **out, size_t *out_len,
-                 kr_error *err)
+kr_rsakey_export(const kr_rsakey *key, kr_key_format format, bool private_part,
+                 uint8_t **out, size_t *out_len, kr_error *err)
 {
     gnutls_x509_crt_fmt_t fmt =
         format == KR_FORMAT_PEM ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER;
@@ -817,7 +828,8 @@ kr_rsakey_export(const kr_rsakey *key, kr_key_format format,
         return rsakey_export_public(key, fmt, out, out_len, err);
 
     if (!key->has_private)
-        return kr_error_set(err, KR_E_REFUSED, "the key has no private part; "
+        return kr_error_set(err, KR_E_REFUSED,
+                            "the key has no private part; "
                             "only the public key can be exported");
 
     return rsakey_export_private(key, fmt, NULL, out, out_len, err);
@@ -857,8 +869,7 @@ kr_rsakey_from_pkcs8_der_encrypted(const uint8_t *der, size_t der_len,
 
     ret = gnutls_x509_privkey_init(&gkey);
     if (ret < 0)
-        return kr_error_set(err, KR_E_SYSTEM,
-                            "cannot create a key object: %s",
+        return kr_error_set(err, KR_E_SYSTEM, "cannot create a key object: %s",
                             gnutls_strerror(ret));
 
     datum.data = (unsigned char *)der;

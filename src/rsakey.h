@@ -23,7 +23,7 @@ typedef struct kr_rsakey kr_rsakey;
 #define KR_THUMBPRINT_SIZE 44
 
 /* Largest modulus keyrot accepts, in bits; also bounds signature sizes. */
-#define KR_RSA_MAX_BITS 16384
+#define KR_RSA_MAX_BITS     16384
 #define KR_RSA_MAX_SIG_SIZE (KR_RSA_MAX_BITS / 8)
 
 /* Big-endian unsigned integer bytes, borrowed from a key. */
@@ -55,9 +55,8 @@ kr_code kr_rsakey_from_pkcs8_der(const uint8_t *der, size_t der_len,
                                  kr_rsakey **out, kr_error *err);
 
 /* Builds a public key from n and e (big-endian bytes). */
-kr_code kr_rsakey_from_public(const uint8_t *n, size_t n_len,
-                              const uint8_t *e, size_t e_len,
-                              kr_rsakey **out, kr_error *err);
+kr_code kr_rsakey_from_public(const uint8_t *n, size_t n_len, const uint8_t *e,
+                              size_t e_len, kr_rsakey **out, kr_error *err);
 
 /* Frees the key, wiping private material. NULL is allowed. */
 void kr_rsakey_free(kr_rsakey *key);
@@ -77,7 +76,8 @@ kr_bytes kr_rsakey_e(const kr_rsakey *key);
  * with free(); storage_len is its size. Returns KR_E_REFUSED without a
  * private part. */
 kr_code kr_rsakey_params(const kr_rsakey *key, kr_rsa_params *params,
-                         uint8_t **storage, size_t *storage_len, kr_error *err);
+                         uint8_t **storage, size_t *storage_len,
+                         kr_error *err);
 
 /* Computes the RFC 7638 thumbprint of the public key into out. */
 void kr_rsakey_thumbprint(const kr_rsakey *key, char out[KR_THUMBPRINT_SIZE]);
@@ -94,7 +94,8 @@ kr_code kr_rsakey_sign_rs256(const kr_rsakey *key, const uint8_t *msg,
 
 /* Returns true when sig is a valid RS256 signature of msg under key. */
 bool kr_rsakey_verify_rs256(const kr_rsakey *key, const uint8_t *msg,
-                            size_t msg_len, const uint8_t *sig, size_t sig_len);
+                            size_t msg_len, const uint8_t *sig,
+                            size_t sig_len);
 
 /* Output encodings of kr_rsakey_export. */
 typedef enum kr_key_format {
@@ -119,8 +120,7 @@ kr_code kr_rsakey_export_encrypted(const kr_rsakey *key,
 
 /* Loads a key written by kr_rsakey_export_encrypted. Returns KR_E_REFUSED
  * when passphrase does not decrypt it. */
-kr_code kr_rsakey_from_pkcs8_der_encrypted(const uint8_t *der,
-                                           size_t der_len,
+kr_code kr_rsakey_from_pkcs8_der_encrypted(const uint8_t *der, size_t der_len,
                                            const char *passphrase,
                                            kr_rsakey **out, kr_error *err);
 

@@ -74,8 +74,7 @@ static const kr_audit_event_info audit_events[] = {
      false},
     {"audit_archive", "old records were moved to an archive file", false},
     {"token_signed", "a token was signed (policy usage_records=1)", false},
-    {"token_accepted", "a token was accepted (policy usage_records=1)",
-     false},
+    {"token_accepted", "a token was accepted (policy usage_records=1)", false},
     {"token_refused", "a token was refused (policy usage_records=1)", false},
 };
 
@@ -244,7 +243,8 @@ anchor_set(kr_store *store, const anchor *a, kr_error *err)
     return rc;
 }
 
-/* --- appending ------------------------------------------------------------ */
+/* --- appending ------------------------------------------------------------
+ */
 
 static kr_code
 record_insert(kr_store *store, const kr_audit_fields *f, const char *hash,
@@ -262,7 +262,8 @@ record_insert(kr_store *store, const kr_audit_fields *f, const char *hash,
     if (sqlite3_bind_int64(stmt, 1, f->seq) != SQLITE_OK
         || sqlite3_bind_int64(stmt, 2, f->at) != SQLITE_OK
         || (f->has_clock ? sqlite3_bind_int64(stmt, 3, f->clock)
-                         : sqlite3_bind_null(stmt, 3)) != SQLITE_OK
+                         : sqlite3_bind_null(stmt, 3))
+               != SQLITE_OK
         || bind_text_or_null(stmt, 4, f->actor) != SQLITE_OK
         || bind_text_or_null(stmt, 5, f->event) != SQLITE_OK
         || bind_text_or_null(stmt, 6, f->kid) != SQLITE_OK
@@ -291,9 +292,8 @@ kr_store_audit_append(kr_store *store, const char *event, const char *kid,
     if (rc != KR_OK)
         return rc;
 
-    details_text = details
-                       ? json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS)
-                       : strdup("{}");
+    details_text = details ? json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS)
+                           : strdup("{}");
     if (details_text == NULL)
         return kr_error_set(err, KR_E_SYSTEM, "out of memory");
 
@@ -322,7 +322,8 @@ out:
     return rc;
 }
 
-/* --- reading ---------------------------------------------------------------- */
+/* --- reading ----------------------------------------------------------------
+ */
 
 /* Reads the row of stmt (columns seq, at, clock, actor, event, kid,
  * details, hash) into rec. Returns false when a column has a type keyrot
@@ -330,9 +331,8 @@ out:
 static bool
 record_read(sqlite3_stmt *stmt, kr_audit_record *rec)
 {
-    static const int types[] = {SQLITE_INTEGER, SQLITE_INTEGER,
-                                SQLITE_INTEGER, SQLITE_TEXT,
-                                SQLITE_TEXT,    SQLITE_TEXT,
+    static const int types[] = {SQLITE_INTEGER, SQLITE_INTEGER, SQLITE_INTEGER,
+                                SQLITE_TEXT,    SQLITE_TEXT,    SQLITE_TEXT,
                                 SQLITE_TEXT,    SQLITE_TEXT};
     bool typed = true;
 
@@ -414,15 +414,15 @@ kr_audit_record_json(const kr_audit_record *rec)
     if (details == NULL)
         return NULL;
     return json_pack("{s:I, s:I, s:o, s:s, s:s, s:o, s:o, s:s}", "seq",
-                     (json_int_t)rec->seq, "at", (json_int_t)rec->at,
-                     "clock",
+                     (json_int_t)rec->seq, "at", (json_int_t)rec->at, "clock",
                      rec->has_clock ? json_integer(rec->clock) : json_null(),
                      "actor", rec->actor, "event", rec->event, "kid",
-                     rec->kid ? json_string(rec->kid) : json_null(),
-                     "details", details, "hash", rec->hash);
+                     rec->kid ? json_string(rec->kid) : json_null(), "details",
+                     details, "hash", rec->hash);
 }
 
-/* --- checking the chain ---------------------------------------------------- */
+/* --- checking the chain ----------------------------------------------------
+ */
 
 /* State of one pass over the chain. */
 typedef struct chain_walk {
@@ -437,9 +437,8 @@ typedef struct chain_walk {
     char checkpoint_hash[KR_AUDIT_HASH_SIZE];
 } chain_walk;
 
-static void
-check_fail(kr_audit_check *check, int64_t seq, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void check_fail(kr_audit_check *check, int64_t seq, const char *fmt,
+                       ...) __attribute__((format(printf, 3, 4)));
 
 static void
 check_fail(kr_audit_check *check, int64_t seq, const char *fmt, ...)
@@ -498,8 +497,9 @@ chain_step(chain_walk *w, const kr_audit_record *rec, bool typed,
     }
     if (rec->seq > w->expected_seq) {
         check_fail(check, w->expected_seq,
-                   "record %" PRId64 " is missing: the chain goes from %"
-                   PRId64 " to %" PRId64 "; it was deleted",
+                   "record %" PRId64
+                   " is missing: the chain goes from %" PRId64 " to %" PRId64
+                   "; it was deleted",
                    w->expected_seq, w->expected_seq - 1, rec->seq);
         return KR_OK;
     }
@@ -511,9 +511,9 @@ chain_step(chain_walk *w, const kr_audit_record *rec, bool typed,
         return KR_OK;
     }
 
-    f = (kr_audit_fields){rec->seq, rec->at,    rec->has_clock,
-                          rec->clock, rec->actor, rec->event,
-                          rec->kid, rec->details};
+    f = (kr_audit_fields){rec->seq,   rec->at,     rec->has_clock,
+                          rec->clock, rec->actor,  rec->event,
+                          rec->kid,   rec->details};
     rc = kr_audit_hash(&f, w->prev, hash, err);
     if (rc != KR_OK)
         return rc;
@@ -654,7 +654,8 @@ out:
     return rc;
 }
 
-/* --- archiving --------------------------------------------------------------- */
+/* --- archiving
+ * --------------------------------------------------------------- */
 
 /* The part of an archive run that writes the file. */
 typedef struct archive_file {
@@ -684,13 +685,11 @@ archive_state_note(archive_file *file, const kr_audit_record *rec,
     if (rec->kid == NULL && strcmp(rec->event, "audit_archive") == 0) {
         details = json_loads(rec->details, 0, NULL);
         if (json_is_object(json_object_get(details, "key_states")))
-            failed = json_object_update(file->carried_states,
-                                        json_object_get(details,
-                                                        "key_states"));
+            failed = json_object_update(
+                file->carried_states, json_object_get(details, "key_states"));
         json_decref(details);
     } else if (rec->kid != NULL
-               && kr_history_record_state(rec->event, rec->details,
-                                          &state)) {
+               && kr_history_record_state(rec->event, rec->details, &state)) {
         failed = json_object_set_new(file->recorded_states, rec->kid,
                                      json_string(kr_state_name(state)));
     }
@@ -767,8 +766,8 @@ archive_open(const char *path, archive_file *file, kr_error *err)
     file->fp = fdopen(fd, "w");
     if (file->fp == NULL) {
         close(fd);
-        return kr_error_set(err, KR_E_SYSTEM, "cannot write %s.tmp: %s",
-                            path, strerror(errno));
+        return kr_error_set(err, KR_E_SYSTEM, "cannot write %s.tmp: %s", path,
+                            strerror(errno));
     }
     return KR_OK;
 }
@@ -822,8 +821,8 @@ archive_commit_records(kr_store *store, const char *path,
                         (json_int_t)out->first_seq, "through_seq",
                         (json_int_t)out->through_seq, "prev_hash", prev_hash,
                         "through_hash", out->through_hash, "n_records",
-                        (json_int_t)out->n_records, "file", path,
-                        "key_states", key_states);
+                        (json_int_t)out->n_records, "file", path, "key_states",
+                        key_states);
     if (details == NULL)
         return kr_error_set(err, KR_E_SYSTEM, "out of memory");
     rc = kr_store_audit_append(store, "audit_archive", NULL, details, err);

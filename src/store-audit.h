@@ -57,9 +57,9 @@ const kr_audit_event_info *kr_audit_event_find(const char *name);
  * callback that receives them. */
 typedef struct kr_audit_record {
     int64_t seq;
-    int64_t at;       /* wall clock, Unix seconds */
-    bool has_clock;   /* whether --now was given */
-    int64_t clock;    /* the --now time */
+    int64_t at;     /* wall clock, Unix seconds */
+    bool has_clock; /* whether --now was given */
+    int64_t clock;  /* the --now time */
     const char *actor;
     const char *event;
     const char *kid;     /* NULL when the event concerns no key */
@@ -82,8 +82,7 @@ typedef kr_code (*kr_audit_visit_fn)(void *ctx, const kr_audit_record *rec,
 
 /* Calls visit for each record that filter selects, in seq order. */
 kr_code kr_store_audit_each(kr_store *store, const kr_audit_filter *filter,
-                            kr_audit_visit_fn visit, void *ctx,
-                            kr_error *err);
+                            kr_audit_visit_fn visit, void *ctx, kr_error *err);
 
 /* Returns the JSON form of a record (a new reference): seq, at, clock,
  * actor, event, kid, details (an object), hash. NULL when out of memory or
@@ -100,7 +99,7 @@ typedef struct kr_audit_check {
     int64_t pruned_seq; /* records up to this seq were archived; 0 none */
     int64_t head_seq;   /* the last record */
     char head_hash[KR_AUDIT_HASH_SIZE];
-    int64_t bad_seq;    /* the first bad record when !intact */
+    int64_t bad_seq; /* the first bad record when !intact */
     char problem[KR_AUDIT_PROBLEM_SIZE]; /* what is wrong with it */
 } kr_audit_check;
 
@@ -115,7 +114,7 @@ kr_code kr_store_audit_verify(kr_store *store, int64_t anchor_seq,
 
 /* What kr_store_audit_archive did. */
 typedef struct kr_audit_archived {
-    int64_t n_records;  /* records moved to the file; 0 when none were due */
+    int64_t n_records; /* records moved to the file; 0 when none were due */
     int64_t first_seq;
     int64_t through_seq;
     char through_hash[KR_AUDIT_HASH_SIZE];

@@ -104,8 +104,8 @@ skipped_add(kr_check_report *report, const char *check, const char *kid,
     kr_code rc;
 
     va_start(ap, fmt);
-    rc = entry_add(&report->skipped, &report->n_skipped, check, kid, err,
-                   fmt, ap);
+    rc = entry_add(&report->skipped, &report->n_skipped, check, kid, err, fmt,
+                   ap);
     va_end(ap);
     return rc;
 }
@@ -235,12 +235,12 @@ state_check(sqlite3_stmt *stmt, int first_col, const char *kid,
         bool set = sqlite3_column_type(stmt, first_col + col) != SQLITE_NULL;
 
         if (!set && (state_rules[state].required & BIT(col)))
-            rc = problem_add(report, "state", kid, err,
-                             "%s key has no %s", kr_state_name((kr_state)state),
+            rc = problem_add(report, "state", kid, err, "%s key has no %s",
+                             kr_state_name((kr_state)state),
                              time_col_names[col]);
         else if (set && (state_rules[state].forbidden & BIT(col)))
-            rc = problem_add(report, "state", kid, err,
-                             "%s key has %s set", kr_state_name((kr_state)state),
+            rc = problem_add(report, "state", kid, err, "%s key has %s set",
+                             kr_state_name((kr_state)state),
                              time_col_names[col]);
     }
     if (rc == KR_OK && state == KR_STATE_RETIRING
@@ -297,8 +297,7 @@ public_check(sqlite3_stmt *stmt, const char *kid, kr_rsakey **public,
 /* Checks that the stored private part parses and belongs to public. */
 static kr_code
 private_check(sqlite3_stmt *stmt, const char *kid, const kr_rsakey *public,
-              const char *passphrase, kr_check_report *report,
-              kr_error *err)
+              const char *passphrase, kr_check_report *report, kr_error *err)
 {
     kr_error parse_err = {0};
     kr_code parse_rc;
@@ -336,8 +335,7 @@ private_check(sqlite3_stmt *stmt, const char *kid, const kr_rsakey *public,
                          "part: a wrong passphrase, or a damaged part");
     else if (parse_rc != KR_OK)
         rc = problem_add(report, "private", kid, err,
-                         "the private part does not parse: %s",
-                         parse_err.msg);
+                         "the private part does not parse: %s", parse_err.msg);
     else if (public != NULL && !kr_rsakey_same_public(key, public))
         rc = problem_add(report, "private", kid, err,
                          "the private part belongs to another public key");
@@ -351,8 +349,8 @@ out:
 
 /* Checks one row of the keys query. */
 static kr_code
-key_check(sqlite3_stmt *stmt, const char *passphrase,
-          kr_check_report *report, kr_error *err)
+key_check(sqlite3_stmt *stmt, const char *passphrase, kr_check_report *report,
+          kr_error *err)
 {
     char kid[KR_KID_SIZE];
     kr_rsakey *public = NULL;
@@ -371,8 +369,8 @@ key_check(sqlite3_stmt *stmt, const char *passphrase,
         rc = problem_add(report, "private", kid, err,
                          "the key is marked purged but still has a private "
                          "part");
-    if (rc == KR_OK && purged && state != NULL
-        && strcmp(state, "retired") != 0 && strcmp(state, "revoked") != 0)
+    if (rc == KR_OK && purged && state != NULL && strcmp(state, "retired") != 0
+        && strcmp(state, "revoked") != 0)
         rc = problem_add(report, "state", kid, err,
                          "%s key is marked purged; only retired and revoked "
                          "keys can be",
@@ -480,8 +478,7 @@ out:
 }
 
 kr_code
-kr_store_check_history(kr_store *store, kr_check_report *report,
-                       kr_error *err)
+kr_store_check_history(kr_store *store, kr_check_report *report, kr_error *err)
 {
     kr_code rc;
 
@@ -547,8 +544,7 @@ kr_store_check(kr_store *store, kr_check_report *report, kr_error *err)
 }
 
 kr_code
-kr_store_check_file(const char *path, kr_check_report *report,
-                    kr_error *err)
+kr_store_check_file(const char *path, kr_check_report *report, kr_error *err)
 {
     /* A damaged header or schema page fails at the first statement, and
      * any other damage shows in quick_check's rows. */

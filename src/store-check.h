@@ -28,16 +28,16 @@ typedef struct kr_check_problem {
 
 /* What kr_store_check found. Release with kr_check_report_clear. */
 typedef struct kr_check_report {
-    size_t n_keys;               /* keys examined */
+    size_t n_keys; /* keys examined */
     size_t n_problems;
-    kr_check_problem *problems;  /* malloc'd array of n_problems */
+    kr_check_problem *problems; /* malloc'd array of n_problems */
     size_t n_skipped;
-    kr_check_problem *skipped;   /* malloc'd array of n_skipped: checks
-                                    that could not run, and why; not
-                                    failures */
-    bool damaged;                /* SQLite found the file corrupt or not a
-                                    database, so the checks stopped there;
-                                    problems names it */
+    kr_check_problem *skipped; /* malloc'd array of n_skipped: checks
+                                  that could not run, and why; not
+                                  failures */
+    bool damaged;              /* SQLite found the file corrupt or not a
+                                  database, so the checks stopped there;
+                                  problems names it */
 } kr_check_report;
 
 /* Runs every check on one consistent snapshot of the store and fills
@@ -51,9 +51,9 @@ kr_code kr_store_check(kr_store *store, kr_check_report *report,
 /* Checks the file at path that kr_store_open could not open. When SQLite
  * finds it corrupt or not a database, fills *report with that problem and
  * sets report->damaged. Otherwise it leaves the report empty, so the open
- * error is the one to report (permissions, another program's database). Opens the file
- * read-only and changes nothing. Returns KR_OK, or KR_E_SYSTEM when out
- * of memory. */
+ * error is the one to report (permissions, another program's database). Opens
+ * the file read-only and changes nothing. Returns KR_OK, or KR_E_SYSTEM when
+ * out of memory. */
 kr_code kr_store_check_file(const char *path, kr_check_report *report,
                             kr_error *err);
 
@@ -62,7 +62,8 @@ kr_code kr_store_check_file(const char *path, kr_check_report *report,
 kr_code kr_store_check_history(kr_store *store, kr_check_report *report,
                                kr_error *err);
 
-/* Frees the problems and skipped checks of a report; the report may be reused afterwards. */
+/* Frees the problems and skipped checks of a report; the report may be reused
+ * afterwards. */
 void kr_check_report_clear(kr_check_report *report);
 
 #endif

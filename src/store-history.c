@@ -25,7 +25,7 @@
  * The partial index audit_kid_state (schema version 5) leaves them out
  * and SQLite uses it only for a query that carries this term exactly as
  * the index does. */
-#define NOT_TOKEN_EVENT                                                    \
+#define NOT_TOKEN_EVENT                                                       \
     "event NOT IN ('token_signed', 'token_accepted', 'token_refused')"
 
 static bool
@@ -54,8 +54,8 @@ kr_history_record_state(const char *event, const char *details,
     }
 
     obj = json_loads(details, 0, NULL);
-    named = state_from_name(json_string_value(json_object_get(obj, "to")),
-                            state);
+    named =
+        state_from_name(json_string_value(json_object_get(obj, "to")), state);
     json_decref(obj);
     return named;
 }
@@ -197,7 +197,8 @@ kr_store_history_get(kr_store *store, const char *kid, kr_history_state *out,
     return archived_state_get(store, kid, out, err);
 }
 
-/* --- every key in one pass ------------------------------------------------- */
+/* --- every key in one pass -------------------------------------------------
+ */
 
 /* The states gathered by one pass: kid -> index into states. */
 typedef struct state_map {
@@ -289,7 +290,8 @@ map_checkpoints(state_map *map, kr_error *err)
         const json_t *checkpoint = json_array_get(map->checkpoints, i);
         int64_t seq = json_integer_value(json_array_get(checkpoint, 0));
 
-        json_object_foreach(json_array_get(checkpoint, 1), kid, value) {
+        json_object_foreach(json_array_get(checkpoint, 1), kid, value)
+        {
             kr_history_state *entry;
 
             if (json_object_get(map->index, kid) != NULL

@@ -31,14 +31,14 @@ bool kr_history_record_state(const char *event, const char *details,
 /* The newest state the audit log records for one key. */
 typedef struct kr_history_state {
     char kid[KR_KID_SIZE];
-    bool found;       /* the log names a state for this key */
-    kr_state state;   /* when found */
-    int64_t seq;      /* the record that names it, when found: the key's
-                         own record, or an audit_archive checkpoint */
-    char event[24];   /* that record's event */
-    bool archived;    /* records were archived; when !found, the key's
-                         records may have left the store before
-                         checkpoints carried key states */
+    bool found;     /* the log names a state for this key */
+    kr_state state; /* when found */
+    int64_t seq;    /* the record that names it, when found: the key's
+                       own record, or an audit_archive checkpoint */
+    char event[24]; /* that record's event */
+    bool archived;  /* records were archived; when !found, the key's
+                       records may have left the store before
+                       checkpoints carried key states */
 } kr_history_state;
 
 /* Looks up the newest state the log records for kid: from the key's own
@@ -53,8 +53,7 @@ kr_code kr_store_history_get(kr_store *store, const char *kid,
  * pass over the log, sorted by kid. *states is for free(). *archived is
  * set when records were archived. Returns KR_OK or KR_E_SYSTEM. */
 kr_code kr_store_history_list(kr_store *store, kr_history_state **states,
-                              size_t *n_states, bool *archived,
-                              kr_error *err);
+                              size_t *n_states, bool *archived, kr_error *err);
 
 /* Finds kid in a list from kr_store_history_list; NULL when absent. */
 const kr_history_state *kr_history_find(const kr_history_state *states,

@@ -17,7 +17,7 @@
 #define KR_STORE_BUSY_TIMEOUT_MS 30000
 
 /* PRAGMA application_id of every keyrot store: "krot" in ASCII. */
-#define KR_STORE_APPLICATION_ID 0x6b726f74
+#define KR_STORE_APPLICATION_ID      0x6b726f74
 #define KR_STORE_APPLICATION_ID_TEXT "1802661748"
 
 struct kr_store {
@@ -46,16 +46,15 @@ kr_code kr_store_commit(kr_store *store, kr_error *err);
 /* Rolls back the open transaction, if any; safe to call on every path. */
 void kr_store_rollback(kr_store *store);
 
-
 /* The fields of one audit record that its chain hash covers. */
 typedef struct kr_audit_fields {
     int64_t seq;
-    int64_t at;       /* wall clock */
-    bool has_clock;   /* whether --now was given */
-    int64_t clock;    /* the --now time */
+    int64_t at;     /* wall clock */
+    bool has_clock; /* whether --now was given */
+    int64_t clock;  /* the --now time */
     const char *actor;
     const char *event;
-    const char *kid;  /* NULL when the event concerns no key */
+    const char *kid; /* NULL when the event concerns no key */
     const char *details;
 } kr_audit_fields;
 

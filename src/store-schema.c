@@ -192,14 +192,11 @@ static const char schema_v4[] =
  * that repeats its WHERE term, so store-history.c carries the same term. */
 static const char schema_v5[] =
     "CREATE INDEX audit_kid_state ON audit (kid, seq)"
-    "  WHERE event NOT IN ('token_signed', 'token_accepted', 'token_refused');";
+    "  WHERE event NOT IN ('token_signed', 'token_accepted', "
+    "'token_refused');";
 
 static const char *const migrations[] = {
-    schema_v1,
-    schema_v2,
-    schema_v3,
-    schema_v4,
-    schema_v5,
+    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -147,7 +147,8 @@ kr_usage_batch_pending(const kr_usage_batch *batch)
     return batch->n_pending;
 }
 
-/* --- gathering ------------------------------------------------------------ */
+/* --- gathering ------------------------------------------------------------
+ */
 
 static usage_entry *
 entry_get(kr_usage_batch *batch, const char *kid, const char *aud,
@@ -237,7 +238,8 @@ auds_collect(const json_t *claims, const char *auds[KR_USAGE_AUDS_MAX])
     if (json_is_string(aud)) {
         auds[n++] = json_string_value(aud);
     } else if (json_is_array(aud)) {
-        json_array_foreach(aud, i, item) {
+        json_array_foreach(aud, i, item)
+        {
             if (json_is_string(item) && n < KR_USAGE_AUDS_MAX)
                 auds[n++] = json_string_value(item);
         }
@@ -285,9 +287,8 @@ counters_add(kr_usage_batch *batch, const kr_usage_event *ev, const char *kid,
              int64_t now, kr_error *err)
 {
     const char *auds[KR_USAGE_AUDS_MAX];
-    const char *reason = ev->kind == KR_USAGE_REFUSED && ev->reason != NULL
-                             ? ev->reason
-                             : "";
+    const char *reason =
+        ev->kind == KR_USAGE_REFUSED && ev->reason != NULL ? ev->reason : "";
     int64_t late_after = 0;
     size_t n_auds;
     kr_code rc;
@@ -300,8 +301,8 @@ counters_add(kr_usage_batch *batch, const kr_usage_event *ev, const char *kid,
 
     n_auds = auds_collect(ev->claims, auds);
     for (size_t i = 0; i < n_auds; i++) {
-        usage_entry *e = entry_get(batch, kid, auds[i], reason,
-                                   now / SECONDS_PER_DAY);
+        usage_entry *e =
+            entry_get(batch, kid, auds[i], reason, now / SECONDS_PER_DAY);
 
         if (e == NULL)
             return kr_error_set(err, KR_E_SYSTEM, "out of memory");
@@ -332,8 +333,8 @@ record_add(kr_usage_batch *batch, const kr_usage_event *ev, const char *kid,
     for (size_t i = 0; i < KR_SHA256_SIZE; i++)
         snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 
-    details = json_pack("{s:s, s:I}", "token_sha256", hex, "at",
-                        (json_int_t)now);
+    details =
+        json_pack("{s:s, s:I}", "token_sha256", hex, "at", (json_int_t)now);
     if (details == NULL)
         return kr_error_set(err, KR_E_SYSTEM, "out of memory");
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -384,7 +385,8 @@ kr_usage_batch_add(kr_usage_batch *batch, const kr_usage_event *ev,
     return rc;
 }
 
-/* --- writing ----------------------------------------------------------------- */
+/* --- writing
+ * ----------------------------------------------------------------- */
 
 static int
 bind_time_or_null(sqlite3_stmt *stmt, int index, int64_t t)
@@ -394,6 +396,8 @@ bind_time_or_null(sqlite3_stmt *stmt, int index, int64_t t)
     return sqlite3_bind_int64(stmt, index, t);
 }
 
+/* clang-format would split this SQL, built from macros, into letters. */
+/* clang-format off */
 /* The smaller or larger of a stored time and a new one, either NULL. */
 #define EARLIER(col)                                                       \
     col " = min(coalesce(" col ", excluded." col "), coalesce(excluded." col \
@@ -416,6 +420,7 @@ static const char usage_upsert_sql[] =
     "   >= coalesce(late_accepted_at, excluded.late_accepted_at)"
     "   THEN excluded.late_iat ELSE late_iat END, "
     LATER("late_accepted_at");
+/* clang-format on */
 
 static const char refused_upsert_sql[] =
     "INSERT INTO usage_refused (kid, aud, day, reason, n, first_at, last_at)"
@@ -466,7 +471,8 @@ batch_write(kr_usage_batch *batch, kr_error *err)
     if (sqlite3_prepare_v2(store->db, usage_upsert_sql, -1, &usage, NULL)
             != SQLITE_OK
         || sqlite3_prepare_v2(store->db, refused_upsert_sql, -1, &refused,
-                              NULL) != SQLITE_OK) {
+                              NULL)
+               != SQLITE_OK) {
         rc = kr_store_sql_error(store, "preparing a query", err);
         goto out;
     }
@@ -475,9 +481,8 @@ batch_write(kr_usage_batch *batch, kr_error *err)
     for (size_t i = 0; i < batch->n_tokens && rc == KR_OK; i++) {
         const token_record *t = &batch->tokens[i];
 
-        rc = kr_store_audit_append(store, t->event,
-                                   t->kid[0] ? t->kid : NULL, t->details,
-                                   err);
+        rc = kr_store_audit_append(store, t->event, t->kid[0] ? t->kid : NULL,
+                                   t->details, err);
     }
 
 out:
@@ -574,7 +579,8 @@ kr_store_usage_token_signed(kr_store *store, const char *kid,
     return rc;
 }
 
-/* --- reading ------------------------------------------------------------------- */
+/* --- reading
+ * ------------------------------------------------------------------- */
 
 /* The rows being summed for kr_store_usage_list. */
 typedef struct row_list {
@@ -676,7 +682,8 @@ usage_query(kr_store *store, const char *sql, const char *kid, int64_t day,
 
     if (sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL) != SQLITE_OK
         || (kid ? sqlite3_bind_text(stmt, 1, kid, -1, SQLITE_STATIC)
-                : sqlite3_bind_null(stmt, 1)) != SQLITE_OK
+                : sqlite3_bind_null(stmt, 1))
+               != SQLITE_OK
         || sqlite3_bind_int64(stmt, 2, day) != SQLITE_OK) {
         rc = kr_store_sql_error(store, "reading usage", err);
         goto out;

@@ -24,10 +24,8 @@
 #include "duration.h"
 
 static const char *const state_names[] = {
-    [KR_STATE_PENDING] = "pending",
-    [KR_STATE_ACTIVE] = "active",
-    [KR_STATE_RETIRING] = "retiring",
-    [KR_STATE_RETIRED] = "retired",
+    [KR_STATE_PENDING] = "pending",   [KR_STATE_ACTIVE] = "active",
+    [KR_STATE_RETIRING] = "retiring", [KR_STATE_RETIRED] = "retired",
     [KR_STATE_REVOKED] = "revoked",
 };
 
@@ -145,8 +143,8 @@ kr_store_create(const char *path, const kr_context *ctx, kr_error *err)
 
     /* O_EXCL refuses an existing file and O_NOFOLLOW a symlink planted at
      * the path; the mode is fixed here, before any key can be written. */
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-              0600);
+    fd =
+        open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         struct stat st;
 
@@ -272,8 +270,8 @@ kr_store_open(const char *path, const kr_context *ctx, kr_store **out,
                                 "store %s not found; create it with "
                                 "'keyrot init' or choose one with --store",
                                 path);
-        return kr_error_set(err, KR_E_SYSTEM, "cannot open store %s: %s",
-                            path, strerror(errno));
+        return kr_error_set(err, KR_E_SYSTEM, "cannot open store %s: %s", path,
+                            strerror(errno));
     }
     if (S_ISLNK(st.st_mode))
         return kr_error_set(err, KR_E_SYSTEM,
@@ -282,8 +280,8 @@ kr_store_open(const char *path, const kr_context *ctx, kr_store **out,
                             "path",
                             path);
     if (!S_ISREG(st.st_mode))
-        return kr_error_set(err, KR_E_SYSTEM,
-                            "store %s is not a regular file", path);
+        return kr_error_set(err, KR_E_SYSTEM, "store %s is not a regular file",
+                            path);
 
     store = calloc(1, sizeof(*store));
     if (store == NULL)
@@ -363,8 +361,7 @@ kr_code
 kr_store_checkpoint(kr_store *store, kr_error *err)
 {
     int rc = sqlite3_wal_checkpoint_v2(store->db, NULL,
-                                       SQLITE_CHECKPOINT_TRUNCATE, NULL,
-                                       NULL);
+                                       SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 
     if (rc != SQLITE_OK)
         return kr_store_sql_error(store, "checkpointing the store", err);
@@ -399,8 +396,7 @@ prepare(kr_store *store, const char *sql, sqlite3_stmt **stmt, kr_error *err)
 
 /* Steps a statement that must finish without rows. */
 static kr_code
-step_done(kr_store *store, sqlite3_stmt *stmt, const char *what,
-          kr_error *err)
+step_done(kr_store *store, sqlite3_stmt *stmt, const char *what, kr_error *err)
 {
     if (sqlite3_step(stmt) != SQLITE_DONE)
         return kr_store_sql_error(store, what, err);
@@ -430,8 +426,7 @@ static const policy_field policy_fields[] = {
     {"max_token_ttl", offsetof(kr_policy, max_token_ttl), true, 1, 86400,
      false},
     {"leeway", offsetof(kr_policy, leeway), true, 0, 3600, false},
-    {"overlap", offsetof(kr_policy, overlap), true, 1, KR_DURATION_MAX,
-     false},
+    {"overlap", offsetof(kr_policy, overlap), true, 1, KR_DURATION_MAX, false},
     {"rotate_every", offsetof(kr_policy, rotate_every), true, 3600,
      KR_DURATION_MAX, false},
     {"min_bits", offsetof(kr_policy, min_bits), false, 2048, 4096, false},
@@ -439,8 +434,7 @@ static const policy_field policy_fields[] = {
      true},
     {"usage_counters", offsetof(kr_policy, usage_counters), false, 0, 1,
      false},
-    {"usage_records", offsetof(kr_policy, usage_records), false, 0, 1,
-     false},
+    {"usage_records", offsetof(kr_policy, usage_records), false, 0, 1, false},
 };
 
 #define N_POLICY_FIELDS (sizeof(policy_fields) / sizeof(policy_fields[0]))
@@ -493,8 +487,8 @@ kr_store_policy_get(kr_store *store, kr_policy *policy, kr_error *err)
 
         for (size_t i = 0; i < N_POLICY_FIELDS; i++) {
             if (name != NULL && strcmp(name, policy_fields[i].name) == 0)
-                *policy_slot(&p, &policy_fields[i])
-                    = sqlite3_column_int64(stmt, 1);
+                *policy_slot(&p, &policy_fields[i]) =
+                    sqlite3_column_int64(stmt, 1);
         }
     }
     if (step != SQLITE_DONE)
@@ -545,8 +539,9 @@ kr_policy_validate(const kr_policy *policy, kr_error *err)
 
         if (value < f->min || value > f->max)
             return kr_error_set(err, KR_E_REFUSED,
-                                "%s is %" PRId64 "; it must be between %"
-                                PRId64 " and %" PRId64,
+                                "%s is %" PRId64
+                                "; it must be between %" PRId64
+                                " and %" PRId64,
                                 f->name, value, f->min, f->max);
         if (f->generated_size && !kr_policy_bits_generated(value))
             return kr_error_set(err, KR_E_REFUSED,
@@ -558,8 +553,8 @@ kr_policy_validate(const kr_policy *policy, kr_error *err)
 }
 
 static kr_code
-policy_value_parse(const policy_field *field, const char *text,
-                   int64_t *value, kr_error *err)
+policy_value_parse(const policy_field *field, const char *text, int64_t *value,
+                   kr_error *err)
 {
     char *end = NULL;
     long long number;
@@ -607,8 +602,7 @@ policy_setting_parse(const kr_policy_setting *setting,
                             field->name);
     if (*number < field->min || *number > field->max)
         return kr_error_set(err, KR_E_REFUSED,
-                            "%s must be between %" PRId64 " and %" PRId64
-                            "%s",
+                            "%s must be between %" PRId64 " and %" PRId64 "%s",
                             field->name, field->min, field->max,
                             field->is_duration ? " seconds" : "");
 
@@ -725,10 +719,10 @@ kr_store_policy_set(kr_store *store, const char *name, const char *value,
 
 /* --- keys -------------------------------------------------------------- */
 
-#define KEY_COLUMNS                                                         \
-    "kid, state, bits, thumbprint, private_der IS NOT NULL, origin,"       \
-    " created_at, activated_at, deactivated_at, retire_after, retired_at," \
-    " revoked_at, purged_at, revoke_reason,"                              \
+#define KEY_COLUMNS                                                           \
+    "kid, state, bits, thumbprint, private_der IS NOT NULL, origin,"          \
+    " created_at, activated_at, deactivated_at, retire_after, retired_at,"    \
+    " revoked_at, purged_at, revoke_reason,"                                  \
     " private_der IS NOT NULL AND private_encrypted = 1"
 
 static void
@@ -743,8 +737,7 @@ key_row_read(kr_store *store, sqlite3_stmt *stmt, kr_key_info *info,
 {
     memset(info, 0, sizeof(*info));
     copy_text(info->kid, sizeof(info->kid), sqlite3_column_text(stmt, 0));
-    if (!state_parse((const char *)sqlite3_column_text(stmt, 1),
-                     &info->state))
+    if (!state_parse((const char *)sqlite3_column_text(stmt, 1), &info->state))
         return kr_error_set(err, KR_E_SYSTEM,
                             "key %s has an unknown state in the store",
                             info->kid);
@@ -832,8 +825,8 @@ kr_store_active_get(kr_store *store, kr_key_info *info, kr_error *err)
 }
 
 static kr_code
-key_list(kr_store *store, const char *sql, kr_key_info **keys,
-         size_t *n_keys, kr_error *err)
+key_list(kr_store *store, const char *sql, kr_key_info **keys, size_t *n_keys,
+         kr_error *err)
 {
     sqlite3_stmt *stmt = NULL;
     kr_key_info *list = NULL;
@@ -881,9 +874,9 @@ kr_code
 kr_store_key_list(kr_store *store, kr_key_info **keys, size_t *n_keys,
                   kr_error *err)
 {
-    return key_list(store,
-                    "SELECT " KEY_COLUMNS " FROM keys ORDER BY created_at, rowid",
-                    keys, n_keys, err);
+    return key_list(
+        store, "SELECT " KEY_COLUMNS " FROM keys ORDER BY created_at, rowid",
+        keys, n_keys, err);
 }
 
 kr_code
@@ -1125,11 +1118,12 @@ key_insert(kr_store *store, const kr_rsakey *key, const char *kid,
         || sqlite3_bind_blob(stmt, 5, e.data, (int)e.len, SQLITE_STATIC)
                != SQLITE_OK
         || (der ? sqlite3_bind_blob(stmt, 6, der, (int)der_len, SQLITE_STATIC)
-                : sqlite3_bind_null(stmt, 6)) != SQLITE_OK
+                : sqlite3_bind_null(stmt, 6))
+               != SQLITE_OK
         || sqlite3_bind_text(stmt, 7, origin, -1, SQLITE_STATIC) != SQLITE_OK
         || sqlite3_bind_int64(stmt, 8, store->ctx->now) != SQLITE_OK
-        || sqlite3_bind_int(stmt, 9, der != NULL && store->ctx->store_passphrase
-                                         != NULL)
+        || sqlite3_bind_int(
+               stmt, 9, der != NULL && store->ctx->store_passphrase != NULL)
                != SQLITE_OK) {
         rc = kr_store_sql_error(store, "storing the key", err);
         goto out;
@@ -1204,9 +1198,8 @@ key_add_classify(kr_store *store, const kr_rsakey *key, const char *kid,
                             "kid %s (thumbprint %s)",
                             holder, thumbprint);
 
-    rc = key_query_one(store,
-                       "SELECT " KEY_COLUMNS " FROM keys WHERE kid = ?", kid,
-                       &existing, err);
+    rc = key_query_one(store, "SELECT " KEY_COLUMNS " FROM keys WHERE kid = ?",
+                       kid, &existing, err);
     if (rc == KR_E_NOTFOUND) {
         *outcome = KR_ADD_INSERTED;
         return KR_OK;
@@ -1236,9 +1229,9 @@ key_add_classify(kr_store *store, const kr_rsakey *key, const char *kid,
 }
 
 kr_code
-kr_store_key_add_locked(kr_store *store, const kr_rsakey *key,
-                        const char *kid, const char *origin,
-                        kr_add_outcome *outcome, kr_error *err)
+kr_store_key_add_locked(kr_store *store, const kr_rsakey *key, const char *kid,
+                        const char *origin, kr_add_outcome *outcome,
+                        kr_error *err)
 {
     char thumbprint[KR_THUMBPRINT_SIZE];
     json_t *details = NULL;
@@ -1272,13 +1265,12 @@ kr_store_key_add_locked(kr_store *store, const kr_rsakey *key,
     details = json_pack("{s:s, s:i, s:s, s:b}", "thumbprint", thumbprint,
                         "bits", (int)kr_rsakey_bits(key), "origin", origin,
                         "private", kr_rsakey_has_private(key));
-    rc = kr_store_audit_append(store,
-                               *outcome == KR_ADD_INSERTED
-                                   ? (strcmp(origin, "generated") == 0
-                                          ? "generate"
-                                          : "import")
-                                   : "import_private",
-                               kid, details, err);
+    rc = kr_store_audit_append(
+        store,
+        *outcome == KR_ADD_INSERTED
+            ? (strcmp(origin, "generated") == 0 ? "generate" : "import")
+            : "import_private",
+        kid, details, err);
 
 out:
     json_decref(details);
@@ -1318,15 +1310,16 @@ kr_store_key_update(kr_store *store, const kr_key_info *info, kr_error *err)
         return rc;
 
     if (sqlite3_bind_text(stmt, 1, kr_state_name(info->state), -1,
-                          SQLITE_STATIC) != SQLITE_OK
+                          SQLITE_STATIC)
+            != SQLITE_OK
         || bind_time_or_null(stmt, 2, info->activated_at) != SQLITE_OK
         || bind_time_or_null(stmt, 3, info->deactivated_at) != SQLITE_OK
         || bind_time_or_null(stmt, 4, info->retire_after) != SQLITE_OK
         || bind_time_or_null(stmt, 5, info->retired_at) != SQLITE_OK
         || bind_time_or_null(stmt, 6, info->revoked_at) != SQLITE_OK
-        || bind_text_or_null(stmt, 7,
-                             info->revoke_reason[0] ? info->revoke_reason
-                                                    : NULL) != SQLITE_OK
+        || bind_text_or_null(
+               stmt, 7, info->revoke_reason[0] ? info->revoke_reason : NULL)
+               != SQLITE_OK
         || sqlite3_bind_text(stmt, 8, info->kid, -1, SQLITE_STATIC)
                != SQLITE_OK) {
         rc = kr_store_sql_error(store, "updating a key", err);
@@ -1334,8 +1327,7 @@ kr_store_key_update(kr_store *store, const kr_key_info *info, kr_error *err)
     }
     rc = step_done(store, stmt, "updating a key", err);
     if (rc == KR_OK && sqlite3_changes(store->db) != 1)
-        rc = kr_error_set(err, KR_E_NOTFOUND, "no key with kid %s",
-                          info->kid);
+        rc = kr_error_set(err, KR_E_NOTFOUND, "no key with kid %s", info->kid);
 
 out:
     sqlite3_finalize(stmt);
@@ -1389,7 +1381,8 @@ kr_store_due_list(kr_store *store, int64_t now, char (**kids)[KR_KID_SIZE],
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
         if (n == cap) {
             size_t grown_cap = cap ? cap * 2 : 4;
-            char(*grown)[KR_KID_SIZE] = realloc(list, grown_cap * sizeof(*list));
+            char(*grown)[KR_KID_SIZE] =
+                realloc(list, grown_cap * sizeof(*list));
 
             if (grown == NULL) {
                 rc = kr_error_set(err, KR_E_SYSTEM, "out of memory");

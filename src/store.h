@@ -59,11 +59,11 @@ typedef struct kr_policy {
 } kr_policy;
 
 /* The defaults a new store starts with. */
-#define KR_POLICY_DEFAULTS                                                 \
-    {                                                                      \
-        .token_ttl = 300, .max_token_ttl = 3600, .leeway = 60,             \
-        .overlap = 7200, .rotate_every = 90 * 86400, .min_bits = 2048,     \
-        .default_bits = 2048, .usage_counters = 1, .usage_records = 0      \
+#define KR_POLICY_DEFAULTS                                                    \
+    {                                                                         \
+        .token_ttl = 300, .max_token_ttl = 3600, .leeway = 60,                \
+        .overlap = 7200, .rotate_every = 90 * 86400, .min_bits = 2048,        \
+        .default_bits = 2048, .usage_counters = 1, .usage_records = 0         \
     }
 
 /* Describes one policy setting, for listing and formatting. */
@@ -94,7 +94,7 @@ typedef struct kr_key_info {
     char thumbprint[KR_THUMBPRINT_SIZE];
     bool has_private;
     bool private_encrypted; /* stored under the store passphrase */
-    char origin[16]; /* "generated", "imported" or "jwks" */
+    char origin[16];        /* "generated", "imported" or "jwks" */
     int64_t created_at;
     int64_t activated_at;   /* most recent activation */
     int64_t deactivated_at; /* when it last stopped being active */
@@ -116,8 +116,8 @@ kr_code kr_store_create(const char *path, const kr_context *ctx,
 /* Opens an existing store, migrating its schema when it is older. ctx is
  * borrowed and must outlive the store. Returns KR_E_NOTFOUND when the file
  * does not exist, KR_E_SYSTEM when it is not a keyrot store. */
-kr_code kr_store_open(const char *path, const kr_context *ctx,
-                      kr_store **out, kr_error *err);
+kr_code kr_store_open(const char *path, const kr_context *ctx, kr_store **out,
+                      kr_error *err);
 
 /* Closes the store; NULL is allowed. */
 void kr_store_close(kr_store *store);
@@ -132,8 +132,7 @@ kr_code kr_store_read_begin(kr_store *store, kr_error *err);
 void kr_store_read_end(kr_store *store);
 
 /* Reads the policy. */
-kr_code kr_store_policy_get(kr_store *store, kr_policy *policy,
-                            kr_error *err);
+kr_code kr_store_policy_get(kr_store *store, kr_policy *policy, kr_error *err);
 
 /* Sets one policy value from text ("5m", "2048"), checking its range and
  * the policy's consistency, in one transaction with its audit record.
@@ -166,12 +165,11 @@ kr_code kr_store_key_get(kr_store *store, const char *kid, kr_key_info *info,
                          kr_error *err);
 
 /* Looks up the active key. Returns KR_E_NOTFOUND when none is active. */
-kr_code kr_store_active_get(kr_store *store, kr_key_info *info,
-                            kr_error *err);
+kr_code kr_store_active_get(kr_store *store, kr_key_info *info, kr_error *err);
 
 /* Lists every key, oldest first. *keys is for free(). */
-kr_code kr_store_key_list(kr_store *store, kr_key_info **keys,
-                          size_t *n_keys, kr_error *err);
+kr_code kr_store_key_list(kr_store *store, kr_key_info **keys, size_t *n_keys,
+                          kr_error *err);
 
 /* Lists the keys in pending, active or retiring state, the candidates for
  * the JWKS, oldest first; the caller still applies retiring deadlines
@@ -191,9 +189,9 @@ kr_code kr_store_key_load_public(kr_store *store, const char *kid,
 
 /* What kr_store_key_add did. */
 typedef enum kr_add_outcome {
-    KR_ADD_INSERTED,       /* a new key */
-    KR_ADD_UNCHANGED,      /* the same key under the same kid was present */
-    KR_ADD_PRIVATE_ADDED,  /* a verify-only key received its private part */
+    KR_ADD_INSERTED,      /* a new key */
+    KR_ADD_UNCHANGED,     /* the same key under the same kid was present */
+    KR_ADD_PRIVATE_ADDED, /* a verify-only key received its private part */
 } kr_add_outcome;
 
 /* Registers key under kid as pending, with origin "generated", "imported"

@@ -72,8 +72,7 @@ file_safety_check(int fd, const char *path, kr_error *err)
     struct stat st;
 
     if (fstat(fd, &st) != 0)
-        return kr_error_set(err, KR_E_SYSTEM, "%s: %s", path,
-                            strerror(errno));
+        return kr_error_set(err, KR_E_SYSTEM, "%s: %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode))
         return kr_error_set(err, KR_E_REFUSED,
                             "%s: the token cache is not a regular file", path);
@@ -103,8 +102,7 @@ entry_parse(const char *text, size_t len, kr_cached_token *t, kr_error *err)
     obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
     if (obj == NULL
         || json_unpack(obj, "{s:s, s:I, s:I, s:s, s:s}", "kid", &kid, "iat",
-                       &iat, "exp", &exp, "request", &request, "token",
-                       &token)
+                       &iat, "exp", &exp, "request", &request, "token", &token)
                != 0
         || strlen(kid) >= sizeof(t->kid)
         || strlen(request) != KR_TOKEN_REQUEST_SIZE - 1) {
@@ -149,8 +147,7 @@ entry_read(const char *path, kr_cached_token *t, kr_error *err)
                             "refusing to follow it",
                             path);
     if (fd < 0)
-        return kr_error_set(err, KR_E_SYSTEM, "%s: %s", path,
-                            strerror(errno));
+        return kr_error_set(err, KR_E_SYSTEM, "%s: %s", path, strerror(errno));
 
     rc = file_safety_check(fd, path, err);
     if (rc != KR_OK)
@@ -307,9 +304,8 @@ cache_lookup(const char *path, const kr_token_cache_query *query,
 
 kr_code
 kr_token_cache_get(const char *path, const kr_token_cache_query *query,
-                   kr_token_mint_fn mint, void *mint_ctx,
-                   kr_cached_token *out, bool *reused, kr_warnings *warnings,
-                   kr_error *err)
+                   kr_token_mint_fn mint, void *mint_ctx, kr_cached_token *out,
+                   bool *reused, kr_warnings *warnings, kr_error *err)
 {
     kr_error write_err = {0};
     bool usable = false;

@@ -45,8 +45,8 @@ typedef struct kr_cached_token {
 
 /* What a cached token must match to be reused. Strings borrowed. */
 typedef struct kr_token_cache_query {
-    const char *request;        /* from kr_token_cache_request_id */
-    const char *active_kid;     /* the store's active key now */
+    const char *request;    /* from kr_token_cache_request_id */
+    const char *active_kid; /* the store's active key now */
     int64_t now;
     unsigned min_remaining_pct; /* 1..100: share of the lifetime left */
 } kr_token_cache_query;
@@ -71,8 +71,7 @@ kr_code kr_token_cache_request_id(const json_t *request,
  * (symbolic link, not a regular file, another owner, group or other
  * access), or the error of mint. Release *out with kr_cached_token_clear
  * on every path. */
-kr_code kr_token_cache_get(const char *path,
-                           const kr_token_cache_query *query,
+kr_code kr_token_cache_get(const char *path, const kr_token_cache_query *query,
                            kr_token_mint_fn mint, void *mint_ctx,
                            kr_cached_token *out, bool *reused,
                            kr_warnings *warnings, kr_error *err);

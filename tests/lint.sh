@@ -7,7 +7,8 @@
 #   appear only in the schema migrations (store-schema.c);
 # - secrets are wiped with gnutls_memset, which the compiler keeps, never
 #   with memset(..., 0, ...) on a buffer named like a secret;
-# - no GNU cleanup attribute and no goto hidden in a macro.
+# - no GNU cleanup attribute and no goto hidden in a macro;
+# - the C sources are formatted as .clang-format says.
 # Exit 0 when every rule holds, 1 with one line per violation otherwise.
 set -u
 
@@ -57,6 +58,18 @@ grep -nE '^[[:space:]]*#[[:space:]]*define.*goto' src/*.c src/*.h |
     while IFS= read -r line; do
         echo "lint: $line: no goto hidden in a macro"
     done >>"${TMPDIR:-/tmp}/keyrot-lint.$$"
+
+# Formatting follows .clang-format. Other clang-format releases format a
+# few constructs differently, so only the release the code was formatted
+# with (Debian 12's clang-format 14) is asked.
+if command -v clang-format >/dev/null 2>&1 &&
+    clang-format --version | grep -q 'version 14\.'; then
+    for f in src/*.c src/*.h tests/unit/*.c tests/unit/*.h; do
+        if ! clang-format --style=file --dry-run -Werror "$f" >/dev/null 2>&1; then
+            echo "lint: $f: not formatted as .clang-format says; run clang-format -i $f"
+        fi
+    done >>"${TMPDIR:-/tmp}/keyrot-lint.$$"
+fi
 
 if [ -s "${TMPDIR:-/tmp}/keyrot-lint.$$" ]; then
     cat "${TMPDIR:-/tmp}/keyrot-lint.$$"

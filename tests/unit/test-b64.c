@@ -20,9 +20,13 @@ test_encode_rfc4648(void)
         const char *in;
         const char *out;
     } vectors[] = {
-        { "", "" },         { "f", "Zg" },         { "fo", "Zm8" },
-        { "foo", "Zm9v" },  { "foob", "Zm9vYg" },  { "fooba", "Zm9vYmE" },
-        { "foobar", "Zm9vYmFy" },
+        {"", ""},
+        {"f", "Zg"},
+        {"fo", "Zm8"},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg"},
+        {"fooba", "Zm9vYmE"},
+        {"foobar", "Zm9vYmFy"},
     };
     size_t i;
     char *got;
@@ -31,8 +35,8 @@ test_encode_rfc4648(void)
         got = kr_b64url_encode((const uint8_t *)vectors[i].in,
                                strlen(vectors[i].in));
         tap_str_eq(got, vectors[i].out, vectors[i].in);
-        tap_ok(kr_b64url_encoded_len(strlen(vectors[i].in)) ==
-                   strlen(vectors[i].out),
+        tap_ok(kr_b64url_encoded_len(strlen(vectors[i].in))
+                   == strlen(vectors[i].out),
                "encoded length of \"%s\"", vectors[i].in);
         free(got);
     }
@@ -41,7 +45,7 @@ test_encode_rfc4648(void)
 static void
 test_encode_url_alphabet(void)
 {
-    static const uint8_t data[] = { 0xfb, 0xef, 0xff, 0x3e };
+    static const uint8_t data[] = {0xfb, 0xef, 0xff, 0x3e};
     char out[16];
     size_t len;
 
@@ -69,9 +73,9 @@ test_decode_roundtrip(void)
     for (len = 0; len <= sizeof(data); len++) {
         kr_error_clear(&err);
         text = kr_b64url_encode(data, len);
-        if (kr_b64url_decode(text, strlen(text), &back, &back_len, &err) !=
-                KR_OK ||
-            back_len != len || memcmp(back, data, len) != 0)
+        if (kr_b64url_decode(text, strlen(text), &back, &back_len, &err)
+                != KR_OK
+            || back_len != len || memcmp(back, data, len) != 0)
             all_ok = 0;
         free(text);
         free(back);
@@ -87,19 +91,19 @@ test_decode_rejects(void)
         const char *text;
         const char *why;
     } bad[] = {
-        { "Zg==", "padding" },
-        { "Zm9v=", "padding after a whole group" },
-        { "Zm 9v", "space" },
-        { "Zm9v\n", "newline" },
-        { "Zm9v\r\n", "CRLF" },
-        { "Zm\t9v", "tab" },
-        { "+/8A", "standard alphabet" },
-        { "Zm9v!", "other punctuation" },
-        { "Z", "length 1 mod 4" },
-        { "Zm9vY", "length 5" },
-        { "Zh", "non-zero trailing bits (2 chars)" },
-        { "Zm9", "non-zero trailing bits (3 chars)" },
-        { "Zm\xc3\xa9", "non-ASCII byte" },
+        {"Zg==", "padding"},
+        {"Zm9v=", "padding after a whole group"},
+        {"Zm 9v", "space"},
+        {"Zm9v\n", "newline"},
+        {"Zm9v\r\n", "CRLF"},
+        {"Zm\t9v", "tab"},
+        {"+/8A", "standard alphabet"},
+        {"Zm9v!", "other punctuation"},
+        {"Z", "length 1 mod 4"},
+        {"Zm9vY", "length 5"},
+        {"Zh", "non-zero trailing bits (2 chars)"},
+        {"Zm9", "non-zero trailing bits (3 chars)"},
+        {"Zm\xc3\xa9", "non-ASCII byte"},
     };
     uint8_t *out;
     size_t out_len;
@@ -110,8 +114,8 @@ test_decode_rejects(void)
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         kr_error_clear(&err);
         out = (uint8_t *)"sentinel";
-        rc = kr_b64url_decode(bad[i].text, strlen(bad[i].text), &out,
-                              &out_len, &err);
+        rc = kr_b64url_decode(bad[i].text, strlen(bad[i].text), &out, &out_len,
+                              &err);
         tap_ok(rc == KR_E_INPUT && err.code == KR_E_INPUT && out == NULL,
                "decode rejects %s", bad[i].why);
         if (rc != KR_E_INPUT)
@@ -134,15 +138,15 @@ test_decode_canonical_tail(void)
     kr_error err;
 
     kr_error_clear(&err);
-    tap_ok(kr_b64url_decode("Zm8", 3, &out, &out_len, &err) == KR_OK &&
-               out_len == 2 && memcmp(out, "fo", 2) == 0,
+    tap_ok(kr_b64url_decode("Zm8", 3, &out, &out_len, &err) == KR_OK
+               && out_len == 2 && memcmp(out, "fo", 2) == 0,
            "decode Zm8 gives \"fo\"");
     free(out);
 
     kr_error_clear(&err);
     out = NULL;
-    tap_ok(kr_b64url_decode("", 0, &out, &out_len, &err) == KR_OK &&
-               out != NULL && out_len == 0,
+    tap_ok(kr_b64url_decode("", 0, &out, &out_len, &err) == KR_OK
+               && out != NULL && out_len == 0,
            "decode of empty text gives an empty buffer");
     free(out);
 }

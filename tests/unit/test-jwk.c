@@ -118,7 +118,8 @@ test_public_roundtrip(const kr_rsakey *key)
     tap_ok(strncmp(text,
                    "{\"kty\":\"RSA\",\"kid\":\"k-2024.01_a\",\"use\":\"sig\","
                    "\"alg\":\"RS256\",\"n\":\"",
-                   55) == 0,
+                   55)
+               == 0,
            "public jwk: members kty, kid, use, alg, n in order");
     tap_ok(json_object_size(jwk) == 6, "public jwk: six members, no d");
     tap_str_eq(json_string_value(json_object_get(jwk, "e")), "AQAB",
@@ -183,8 +184,8 @@ test_private_roundtrip(const kr_rsakey *key, const kr_rsakey *public_only)
            "private jwk: both keys sign identically");
 
     kr_error_clear(&err);
-    tap_ok(kr_jwk_private(public_only, "k1", &none, &err) == KR_E_REFUSED &&
-               none == NULL,
+    tap_ok(kr_jwk_private(public_only, "k1", &none, &err) == KR_E_REFUSED
+               && none == NULL,
            "private jwk: refused for a public key");
 
 out:
@@ -238,8 +239,7 @@ test_refusals(const kr_rsakey *key)
                       "base64url");
     check_jwk_refused("e standard alphabet", pub, "e", json_string("A+AB"),
                       "base64url");
-    check_jwk_refused("e even (65536)", pub, "e", json_string("AQAA"),
-                      "even");
+    check_jwk_refused("e even (65536)", pub, "e", json_string("AQAA"), "even");
     check_jwk_refused("e = 1", pub, "e", json_string("AQ"), "1");
     check_jwk_refused("kid with space", pub, "kid", json_string("k 1"),
                       "valid key ID");
@@ -263,8 +263,7 @@ test_refusals(const kr_rsakey *key)
         kr_rsakey *k = NULL;
         char kid[KR_KID_SIZE];
 
-        tap_ok(kr_jwk_parse(swapped, 2048, &k, kid, NULL, &err) ==
-                   KR_E_INPUT,
+        tap_ok(kr_jwk_parse(swapped, 2048, &k, kid, NULL, &err) == KR_E_INPUT,
                "jwk refused: private with p and q swapped");
         tap_diag("message: %s", err.msg);
         kr_rsakey_free(k);
@@ -279,8 +278,8 @@ test_refusals(const kr_rsakey *key)
         kr_rsakey *k = NULL;
         char kid[KR_KID_SIZE];
 
-        tap_ok(kr_jwk_parse(copy, 4096, &k, kid, NULL, &err) == KR_E_INPUT &&
-                   strstr(err.msg, "2048 bits; at least 4096") != NULL,
+        tap_ok(kr_jwk_parse(copy, 4096, &k, kid, NULL, &err) == KR_E_INPUT
+                   && strstr(err.msg, "2048 bits; at least 4096") != NULL,
                "jwk refused: under min_bits");
         tap_diag("message: %s", err.msg);
         kr_rsakey_free(k);
@@ -312,8 +311,8 @@ jwks_try(const char *text, size_t *n_entries, kr_warnings *warnings,
     kr_code rc;
 
     *n_entries = 0;
-    rc = kr_jwks_parse(text, strlen(text), 2048, &entries, n_entries,
-                       warnings, err);
+    rc = kr_jwks_parse(text, strlen(text), 2048, &entries, n_entries, warnings,
+                       err);
     kr_jwks_entries_free(entries, *n_entries);
     return rc;
 }
@@ -331,17 +330,18 @@ test_jwks_built(const kr_rsakey *a, const kr_rsakey *b)
     kr_error err = {KR_OK, ""};
     char *text;
 
-    text = jwks_text(json_pack("[o, o]", kr_jwk_public(a, "a"),
-                               kr_jwk_public(b, "b")));
-    tap_ok(kr_jwks_parse(text, strlen(text), 2048, &entries, &n, &warnings,
-                         &err) == KR_OK &&
-               n == 2,
-           "jwks: two keys load");
-    tap_ok(n == 2 && strcmp(entries[0].kid, "a") == 0 &&
-               strcmp(entries[1].kid, "b") == 0,
+    text = jwks_text(
+        json_pack("[o, o]", kr_jwk_public(a, "a"), kr_jwk_public(b, "b")));
+    tap_ok(
+        kr_jwks_parse(text, strlen(text), 2048, &entries, &n, &warnings, &err)
+                == KR_OK
+            && n == 2,
+        "jwks: two keys load");
+    tap_ok(n == 2 && strcmp(entries[0].kid, "a") == 0
+               && strcmp(entries[1].kid, "b") == 0,
            "jwks: kids in document order");
-    tap_ok(n == 2 && kr_rsakey_same_public(entries[0].key, a) &&
-               kr_rsakey_same_public(entries[1].key, b),
+    tap_ok(n == 2 && kr_rsakey_same_public(entries[0].key, a)
+               && kr_rsakey_same_public(entries[1].key, b),
            "jwks: keys match their kids");
     tap_ok(warnings.n_warnings == 0, "jwks: no warnings");
     kr_jwks_entries_free(entries, n);
@@ -352,8 +352,8 @@ test_jwks_built(const kr_rsakey *a, const kr_rsakey *b)
                                kr_jwk_public(b, "b")));
     tap_ok(jwks_try(text, &n, &warnings, &err) == KR_OK && n == 2,
            "jwks: EC key skipped, RSA keys kept");
-    tap_ok(warnings.n_warnings == 1 &&
-               strstr(warnings.msg[0], "\"ec-1\"") != NULL,
+    tap_ok(warnings.n_warnings == 1
+               && strstr(warnings.msg[0], "\"ec-1\"") != NULL,
            "jwks: warning names the skipped kid");
     tap_diag("warning: %s", warnings.msg[0]);
     free(text);
@@ -367,28 +367,29 @@ test_jwks_built(const kr_rsakey *a, const kr_rsakey *b)
 
         json_object_set_new(enc, "use", json_string("enc"));
         json_object_set_new(rs512, "alg", json_string("RS512"));
-        text = jwks_text(json_pack("[o, o, o]", kr_jwk_public(a, "a"), enc,
-                                   rs512));
+        text = jwks_text(
+            json_pack("[o, o, o]", kr_jwk_public(a, "a"), enc, rs512));
     }
     tap_ok(jwks_try(text, &n, &warnings, &err) == KR_OK && n == 1,
            "jwks: use enc and alg RS512 keys skipped");
-    tap_ok(warnings.n_warnings == 2 &&
-               strstr(warnings.msg[0], "\"b-enc\"") != NULL &&
-               strstr(warnings.msg[1], "\"b-512\"") != NULL,
+    tap_ok(warnings.n_warnings == 2
+               && strstr(warnings.msg[0], "\"b-enc\"") != NULL
+               && strstr(warnings.msg[1], "\"b-512\"") != NULL,
            "jwks: one warning per skipped key");
     free(text);
 
     memset(&warnings, 0, sizeof(warnings));
     kr_jwk_private(a, "a", &priv, &err);
     text = jwks_text(json_pack("[o]", priv));
-    tap_ok(kr_jwks_parse(text, strlen(text), 2048, &entries, &n, &warnings,
-                         &err) == KR_OK &&
-               n == 1,
-           "jwks: private JWK in a set loads");
+    tap_ok(
+        kr_jwks_parse(text, strlen(text), 2048, &entries, &n, &warnings, &err)
+                == KR_OK
+            && n == 1,
+        "jwks: private JWK in a set loads");
     tap_ok(n == 1 && !kr_rsakey_has_private(entries[0].key),
            "jwks: only the public part of a private JWK is kept");
-    tap_ok(warnings.n_warnings == 1 &&
-               strstr(warnings.msg[0], "private") != NULL,
+    tap_ok(warnings.n_warnings == 1
+               && strstr(warnings.msg[0], "private") != NULL,
            "jwks: private members are reported");
     kr_jwks_entries_free(entries, n);
     free(text);
@@ -396,17 +397,17 @@ test_jwks_built(const kr_rsakey *a, const kr_rsakey *b)
     kr_error_clear(&err);
     text = jwks_text(json_pack("[o, o]", kr_jwk_public(a, "same"),
                                kr_jwk_public(b, "same")));
-    tap_ok(jwks_try(text, &n, NULL, &err) == KR_E_INPUT &&
-               strstr(err.msg, "two keys with kid \"same\"") != NULL,
+    tap_ok(jwks_try(text, &n, NULL, &err) == KR_E_INPUT
+               && strstr(err.msg, "two keys with kid \"same\"") != NULL,
            "jwks: duplicate kid rejects the set");
     tap_diag("message: %s", err.msg);
     free(text);
 
     kr_error_clear(&err);
     text = jwks_text(json_pack("[o, O]", kr_jwk_public(a, "a"), no_kid));
-    tap_ok(jwks_try(text, &n, NULL, &err) == KR_E_INPUT &&
-               strstr(err.msg, "keys[1]") != NULL &&
-               strstr(err.msg, "without a kid") != NULL,
+    tap_ok(jwks_try(text, &n, NULL, &err) == KR_E_INPUT
+               && strstr(err.msg, "keys[1]") != NULL
+               && strstr(err.msg, "without a kid") != NULL,
            "jwks: RSA key without kid rejects the set");
     tap_diag("message: %s", err.msg);
     free(text);
@@ -414,15 +415,16 @@ test_jwks_built(const kr_rsakey *a, const kr_rsakey *b)
     kr_error_clear(&err);
     tap_ok(jwks_try("{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"x\",\"n\":\"AQAB\","
                     "\"e\":\"AQAB\"}]}",
-                    &n, NULL, &err) == KR_E_INPUT &&
-               strstr(err.msg, "keys[0]") != NULL,
+                    &n, NULL, &err)
+                   == KR_E_INPUT
+               && strstr(err.msg, "keys[0]") != NULL,
            "jwks: invalid RSA key rejects the set");
     tap_diag("message: %s", err.msg);
 
     kr_error_clear(&err);
-    tap_ok(jwks_try("{\"keys\":[{\"kid\":\"x\"}]}", &n, NULL, &err) ==
-                   KR_E_INPUT &&
-               strstr(err.msg, "no kty") != NULL,
+    tap_ok(jwks_try("{\"keys\":[{\"kid\":\"x\"}]}", &n, NULL, &err)
+                   == KR_E_INPUT
+               && strstr(err.msg, "no kty") != NULL,
            "jwks: key without kty rejects the set");
 
     kr_error_clear(&err);
@@ -434,8 +436,8 @@ test_jwks_built(const kr_rsakey *a, const kr_rsakey *b)
            "jwks: empty set loads with no entries");
 
     kr_error_clear(&err);
-    tap_ok(jwks_try("{\"keys\":{}}", &n, NULL, &err) == KR_E_INPUT &&
-               strstr(err.msg, "\"keys\" array") != NULL,
+    tap_ok(jwks_try("{\"keys\":{}}", &n, NULL, &err) == KR_E_INPUT
+               && strstr(err.msg, "\"keys\" array") != NULL,
            "jwks: keys not an array");
 
     kr_error_clear(&err);
@@ -443,13 +445,12 @@ test_jwks_built(const kr_rsakey *a, const kr_rsakey *b)
            "jwks: a single JWK is not a set");
 
     kr_error_clear(&err);
-    tap_ok(jwks_try("{\"keys\":[],\"keys\":[]}", &n, NULL, &err) ==
-               KR_E_INPUT,
+    tap_ok(jwks_try("{\"keys\":[],\"keys\":[]}", &n, NULL, &err) == KR_E_INPUT,
            "jwks: duplicate keys member rejects the set");
 
     kr_error_clear(&err);
-    tap_ok(jwks_try("{\"keys\":[\n{\"kty\":", &n, NULL, &err) == KR_E_INPUT &&
-               strstr(err.msg, "line 2") != NULL,
+    tap_ok(jwks_try("{\"keys\":[\n{\"kty\":", &n, NULL, &err) == KR_E_INPUT
+               && strstr(err.msg, "line 2") != NULL,
            "jwks: broken JSON names the line");
     tap_diag("message: %s", err.msg);
 
@@ -468,8 +469,8 @@ file_read(const char *path, size_t *len)
 
     if (f == NULL)
         return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
-        fseek(f, 0, SEEK_SET) == 0) {
+    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0
+        && fseek(f, 0, SEEK_SET) == 0) {
         buf = malloc((size_t)size + 1);
         if (buf != NULL && fread(buf, 1, (size_t)size, f) != (size_t)size) {
             free(buf);
@@ -512,8 +513,7 @@ check_entries(const char *name, const kr_jwks_entry *entries, size_t n,
             break;
         kr_rsakey_thumbprint(entries[i].key, thumbprint);
         if (strcmp(thumbprint, item) != 0) {
-            tap_diag("%s: got %s, want %s", entries[i].kid, thumbprint,
-                     item);
+            tap_diag("%s: got %s, want %s", entries[i].kid, thumbprint, item);
             thumbs_ok = 0;
         }
     }
@@ -543,8 +543,8 @@ check_fixture_row(const char *dir, char *const cols[])
     rc = kr_jwks_parse(text, len, 2048, &entries, &n, &warnings, &err);
 
     if (strncmp(expected, "jwks rejected", 13) == 0) {
-        tap_ok(rc == KR_E_INPUT && entries == NULL,
-               "interop %s: rejected", cols[0]);
+        tap_ok(rc == KR_E_INPUT && entries == NULL, "interop %s: rejected",
+               cols[0]);
         tap_diag("message: %s", err.msg);
     } else if (strncmp(expected, "jwks ok keys=", 13) == 0) {
         if (tap_ok(rc == KR_OK, "interop %s: loads", cols[0]))
@@ -555,8 +555,8 @@ check_fixture_row(const char *dir, char *const cols[])
         /* An EC key among RSA keys: skipped with a warning, and its kid
          * must never resolve. */
         tap_ok(rc == KR_OK && n == 9, "interop %s: RSA keys load", cols[0]);
-        tap_ok(warnings.n_warnings == 1 &&
-                   strstr(warnings.msg[0], cols[4]) != NULL,
+        tap_ok(warnings.n_warnings == 1
+                   && strstr(warnings.msg[0], cols[4]) != NULL,
                "interop %s: warning names %s", cols[0], cols[4]);
         for (i = 0; i < n; i++) {
             if (strcmp(entries[i].kid, cols[4]) == 0)
@@ -635,8 +635,8 @@ main(void)
 
     test_rfc7638();
 
-    if (!tap_ok(kr_rsakey_generate(2048, &a, &err) == KR_OK &&
-                    kr_rsakey_generate(2048, &b, &err) == KR_OK,
+    if (!tap_ok(kr_rsakey_generate(2048, &a, &err) == KR_OK
+                    && kr_rsakey_generate(2048, &b, &err) == KR_OK,
                 "setup: two 2048-bit keys generated")) {
         tap_diag("%s", err.msg);
         goto out;

@@ -20,10 +20,10 @@
 #include "tap.h"
 
 /* The fixed clock of these tests and of the interop fixtures. */
-#define NOW INT64_C(1767229260)
-#define LEEWAY 60
+#define NOW          INT64_C(1767229260)
+#define LEEWAY       60
 #define MAX_LIFETIME 3600
-#define AUD "https://api.interop.keyrot.test"
+#define AUD          "https://api.interop.keyrot.test"
 
 /* One key of the test resolver, with the refusal it returns in place of
  * the key when the key is retired or revoked. */
@@ -97,7 +97,8 @@ token_make(const kr_rsakey *key, const char *header, const char *claims)
     snprintf(input, input_len + 1, "%s.%s", h, c);
 
     if (kr_rsakey_sign_rs256(key, (const uint8_t *)input, input_len, sig,
-                             &sig_len, &err) != KR_OK) {
+                             &sig_len, &err)
+        != KR_OK) {
         tap_diag("signing failed: %s", err.msg);
         goto out;
     }
@@ -122,8 +123,7 @@ out:
 static void
 claims_text(char *out, size_t size, const char *extra)
 {
-    snprintf(out, size,
-             "{\"aud\":\"" AUD "\",\"iat\":%lld,\"exp\":%lld%s%s}",
+    snprintf(out, size, "{\"aud\":\"" AUD "\",\"iat\":%lld,\"exp\":%lld%s%s}",
              (long long)NOW, (long long)(NOW + 300),
              extra[0] != '\0' ? "," : "", extra);
 }
@@ -229,25 +229,24 @@ static const char rfc7515_a2_input[] =
     "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
 
 static const uint8_t rfc7515_a2_signature[256] = {
-    112, 46,  33,  137, 67,  232, 143, 209, 30,  181, 216, 45,  191, 120,
-    69,  243, 65,  6,   174, 27,  129, 255, 247, 115, 17,  22,  173, 209,
-    113, 125, 131, 101, 109, 66,  10,  253, 60,  150, 238, 221, 115, 162,
-    102, 62,  81,  102, 104, 123, 0,   11,  135, 34,  110, 1,   135, 237,
-    16,  115, 249, 69,  229, 130, 173, 252, 239, 22,  216, 90,  121, 142,
-    232, 198, 109, 219, 61,  184, 151, 91,  23,  208, 148, 2,   190, 237,
-    213, 217, 217, 112, 7,   16,  141, 178, 129, 96,  213, 248, 4,   12,
-    167, 68,  87,  98,  184, 31,  190, 127, 249, 217, 46,  10,  231, 111,
-    36,  242, 91,  51,  187, 230, 244, 74,  230, 30,  177, 4,   10,  203,
-    32,  4,   77,  62,  249, 18,  142, 212, 1,   48,  121, 91,  212, 189,
-    59,  65,  238, 202, 208, 102, 171, 101, 25,  129, 253, 228, 141, 247,
-    127, 55,  45,  195, 139, 159, 175, 221, 59,  239, 177, 139, 93,  163,
-    204, 60,  46,  176, 47,  158, 58,  65,  214, 18,  202, 173, 21,  145,
-    18,  115, 160, 95,  35,  185, 232, 56,  250, 175, 132, 157, 105, 132,
-    41,  239, 90,  30,  136, 121, 130, 54,  195, 212, 14,  96,  69,  34,
-    165, 68,  200, 242, 122, 122, 45,  184, 6,   99,  209, 108, 247, 202,
-    234, 86,  222, 64,  92,  178, 33,  90,  69,  178, 194, 85,  102, 181,
-    90,  193, 167, 72,  160, 112, 223, 200, 163, 42,  70,  149, 67,  208,
-    25,  238, 251, 71,
+    112, 46,  33,  137, 67,  232, 143, 209, 30,  181, 216, 45,  191, 120, 69,
+    243, 65,  6,   174, 27,  129, 255, 247, 115, 17,  22,  173, 209, 113, 125,
+    131, 101, 109, 66,  10,  253, 60,  150, 238, 221, 115, 162, 102, 62,  81,
+    102, 104, 123, 0,   11,  135, 34,  110, 1,   135, 237, 16,  115, 249, 69,
+    229, 130, 173, 252, 239, 22,  216, 90,  121, 142, 232, 198, 109, 219, 61,
+    184, 151, 91,  23,  208, 148, 2,   190, 237, 213, 217, 217, 112, 7,   16,
+    141, 178, 129, 96,  213, 248, 4,   12,  167, 68,  87,  98,  184, 31,  190,
+    127, 249, 217, 46,  10,  231, 111, 36,  242, 91,  51,  187, 230, 244, 74,
+    230, 30,  177, 4,   10,  203, 32,  4,   77,  62,  249, 18,  142, 212, 1,
+    48,  121, 91,  212, 189, 59,  65,  238, 202, 208, 102, 171, 101, 25,  129,
+    253, 228, 141, 247, 127, 55,  45,  195, 139, 159, 175, 221, 59,  239, 177,
+    139, 93,  163, 204, 60,  46,  176, 47,  158, 58,  65,  214, 18,  202, 173,
+    21,  145, 18,  115, 160, 95,  35,  185, 232, 56,  250, 175, 132, 157, 105,
+    132, 41,  239, 90,  30,  136, 121, 130, 54,  195, 212, 14,  96,  69,  34,
+    165, 68,  200, 242, 122, 122, 45,  184, 6,   99,  209, 108, 247, 202, 234,
+    86,  222, 64,  92,  178, 33,  90,  69,  178, 194, 85,  102, 181, 90,  193,
+    167, 72,  160, 112, 223, 200, 163, 42,  70,  149, 67,  208, 25,  238, 251,
+    71,
 };
 
 static const char rfc7515_a2_signature_b64[] =
@@ -287,9 +286,10 @@ test_rfc7515_a2(void)
 
     tap_ok(kr_b64url_decode(rfc7515_a2_signature_b64,
                             strlen(rfc7515_a2_signature_b64), &decoded,
-                            &decoded_len, &err) == KR_OK &&
-               decoded_len == sizeof(rfc7515_a2_signature) &&
-               memcmp(decoded, rfc7515_a2_signature, decoded_len) == 0,
+                            &decoded_len, &err)
+                   == KR_OK
+               && decoded_len == sizeof(rfc7515_a2_signature)
+               && memcmp(decoded, rfc7515_a2_signature, decoded_len) == 0,
            "rfc7515 a2: signature octets equal its base64url form");
 
     tap_ok(kr_rsakey_verify_rs256(key, input, input_len, rfc7515_a2_signature,
@@ -298,18 +298,18 @@ test_rfc7515_a2(void)
 
     n = kr_rsakey_n(key);
     e = kr_rsakey_e(key);
-    tap_ok(kr_rsakey_from_public(n.data, n.len, e.data, e.len, &pub, &err) ==
-                   KR_OK &&
-               kr_rsakey_verify_rs256(pub, input, input_len,
-                                      rfc7515_a2_signature,
-                                      sizeof(rfc7515_a2_signature)),
+    tap_ok(kr_rsakey_from_public(n.data, n.len, e.data, e.len, &pub, &err)
+                   == KR_OK
+               && kr_rsakey_verify_rs256(pub, input, input_len,
+                                         rfc7515_a2_signature,
+                                         sizeof(rfc7515_a2_signature)),
            "rfc7515 a2: RFC signature verifies with the public key alone");
 
-    tap_ok(kr_rsakey_sign_rs256(key, input, input_len, sig, &sig_len,
-                                &err) == KR_OK,
+    tap_ok(kr_rsakey_sign_rs256(key, input, input_len, sig, &sig_len, &err)
+               == KR_OK,
            "rfc7515 a2: signing the RFC input succeeds");
-    tap_ok(sig_len == sizeof(rfc7515_a2_signature) &&
-               memcmp(sig, rfc7515_a2_signature, sig_len) == 0,
+    tap_ok(sig_len == sizeof(rfc7515_a2_signature)
+               && memcmp(sig, rfc7515_a2_signature, sig_len) == 0,
            "rfc7515 a2: our signature equals the RFC's byte for byte");
 
     memcpy(flipped, rfc7515_a2_signature, sizeof(flipped));
@@ -362,9 +362,9 @@ test_roundtrip(const kr_rsakey *key)
     kr_error err = {KR_OK, ""};
     const char *dot;
 
-    claims = json_pack("{s:s, s:I, s:I, s:s}", "aud", AUD, "iat",
-                       (json_int_t)NOW, "exp", (json_int_t)(NOW + 300), "sub",
-                       "svc-a");
+    claims =
+        json_pack("{s:s, s:I, s:I, s:s}", "aud", AUD, "iat", (json_int_t)NOW,
+                  "exp", (json_int_t)(NOW + 300), "sub", "svc-a");
     if (!tap_ok(kr_jws_sign(key, "test-k1", claims, &token, &err) == KR_OK,
                 "roundtrip: sign succeeds")) {
         tap_diag("%s", err.msg);
@@ -372,10 +372,9 @@ test_roundtrip(const kr_rsakey *key)
     }
 
     dot = strchr(token, '.');
-    kr_b64url_decode(token, (size_t)(dot - token), &header, &header_len,
-                     &err);
-    tap_ok(header != NULL && header_len == strlen(want_header) &&
-               memcmp(header, want_header, header_len) == 0,
+    kr_b64url_decode(token, (size_t)(dot - token), &header, &header_len, &err);
+    tap_ok(header != NULL && header_len == strlen(want_header)
+               && memcmp(header, want_header, header_len) == 0,
            "roundtrip: header bytes are exactly alg, typ, kid");
 
     kr_jws_sign(key, "test-k1", claims, &again, &err);
@@ -409,8 +408,8 @@ test_sign_refusals(const kr_rsakey *key, const kr_rsakey *public_only)
     char *pad = NULL;
     kr_error err = {KR_OK, ""};
 
-    tap_ok(kr_jws_sign(key, "bad kid", claims, &token, &err) == KR_E_INPUT &&
-               token == NULL,
+    tap_ok(kr_jws_sign(key, "bad kid", claims, &token, &err) == KR_E_INPUT
+               && token == NULL,
            "sign: kid with a space is refused");
     kr_error_clear(&err);
     tap_ok(kr_jws_sign(key, "", claims, &token, &err) == KR_E_INPUT,
@@ -419,8 +418,8 @@ test_sign_refusals(const kr_rsakey *key, const kr_rsakey *public_only)
     tap_ok(kr_jws_sign(key, "test-k1", array, &token, &err) == KR_E_INPUT,
            "sign: claims that are not an object are refused");
     kr_error_clear(&err);
-    tap_ok(kr_jws_sign(public_only, "test-k1", claims, &token, &err) ==
-               KR_E_REFUSED,
+    tap_ok(kr_jws_sign(public_only, "test-k1", claims, &token, &err)
+               == KR_E_REFUSED,
            "sign: a key without private part is refused");
     kr_error_clear(&err);
 
@@ -504,8 +503,8 @@ test_shape(const kr_rsakey *key)
 
         memcpy(bad, good, len + 1);
         bad[sig_at + 3] = '\0';
-        kr_jws_verify(bad, len, &params, keyring_resolve, (void *)the_ring,
-                      &v, &err);
+        kr_jws_verify(bad, len, &params, keyring_resolve, (void *)the_ring, &v,
+                      &err);
         tap_ok(v.reason == KR_REASON_MALFORMED,
                "shape: embedded NUL byte is malformed");
         kr_verdict_clear(&v);
@@ -516,8 +515,7 @@ test_shape(const kr_rsakey *key)
     big[10] = '.';
     big[20] = '.';
     big[KR_JWS_TOKEN_MAX + 1] = '\0';
-    check_token("shape: token over 16 KiB", big, &params,
-                KR_REASON_TOO_LARGE);
+    check_token("shape: token over 16 KiB", big, &params, KR_REASON_TOO_LARGE);
     free(big);
 
     free(bad);
@@ -548,8 +546,7 @@ test_sizes(const kr_rsakey *key)
              "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"test-k1\","
              "\"x-pad\":\"%s\"}",
              pad);
-    check_header("size: header over 1 KiB", key, header,
-                 KR_REASON_TOO_LARGE);
+    check_header("size: header over 1 KiB", key, header, KR_REASON_TOO_LARGE);
 
     memset(claims_pad, 'y', KR_JWS_CLAIMS_MAX);
     claims_pad[KR_JWS_CLAIMS_MAX] = '\0';
@@ -629,10 +626,10 @@ test_header(const kr_rsakey *key)
     check_header("header: kid with path", key,
                  "{\"alg\":\"RS256\",\"kid\":\"../test-k1\"}",
                  KR_REASON_KID_UNKNOWN);
-    check_header("header: empty kid", key,
-                 "{\"alg\":\"RS256\",\"kid\":\"\"}", KR_REASON_KID_UNKNOWN);
-    check_header("header: kid a number", key,
-                 "{\"alg\":\"RS256\",\"kid\":7}", KR_REASON_KID_UNKNOWN);
+    check_header("header: empty kid", key, "{\"alg\":\"RS256\",\"kid\":\"\"}",
+                 KR_REASON_KID_UNKNOWN);
+    check_header("header: kid a number", key, "{\"alg\":\"RS256\",\"kid\":7}",
+                 KR_REASON_KID_UNKNOWN);
     memset(long_kid, 'k', KR_KID_MAX + 1);
     long_kid[KR_KID_MAX + 1] = '\0';
     snprintf(header, sizeof(header), "{\"alg\":\"RS256\",\"kid\":\"%s\"}",
@@ -648,8 +645,7 @@ test_header(const kr_rsakey *key)
                  KR_REASON_BAD_HEADER);
     check_header("header: not JSON", key, "{\"alg\":\"RS256\",",
                  KR_REASON_BAD_HEADER);
-    check_header("header: an array", key, "[\"RS256\"]",
-                 KR_REASON_BAD_HEADER);
+    check_header("header: an array", key, "[\"RS256\"]", KR_REASON_BAD_HEADER);
 }
 
 /* The verdict of a hostile kid shows it escaped, on one line. */
@@ -678,8 +674,8 @@ test_kid_detail(const kr_rsakey *key)
 
     /* jansson quotes the bad input in its message; a raw line break and an
      * escape character in the header must not reach the detail. */
-    token = token_make(key, "{\"alg\":\"RS256\",\"kid\":\"a\x1b[2J\nb\"}",
-                       claims);
+    token =
+        token_make(key, "{\"alg\":\"RS256\",\"kid\":\"a\x1b[2J\nb\"}", claims);
     kr_jws_verify(token, strlen(token), &params, keyring_resolve,
                   (void *)the_ring, &v, &err);
     tap_ok(v.reason == KR_REASON_BAD_HEADER,
@@ -727,8 +723,8 @@ test_signature(const kr_rsakey *key, const kr_rsakey *other)
     claims_b64 = kr_b64url_encode((const uint8_t *)forged, strlen(forged));
     tampered_size = strlen(token) + strlen(claims_b64) + 4;
     tampered = malloc(tampered_size);
-    snprintf(tampered, tampered_size, "%.*s%s%s",
-             (int)(first_dot - token + 1), token, claims_b64, last_dot);
+    snprintf(tampered, tampered_size, "%.*s%s%s", (int)(first_dot - token + 1),
+             token, claims_b64, last_dot);
     check_token("signature: tampered payload", tampered, &params,
                 KR_REASON_BAD_SIGNATURE);
 
@@ -765,8 +761,7 @@ test_resolver_failure(const kr_rsakey *key)
     kr_code rc;
 
     claims_text(claims, sizeof(claims), "");
-    token = token_make(key, "{\"alg\":\"RS256\",\"kid\":\"test-k1\"}",
-                       claims);
+    token = token_make(key, "{\"alg\":\"RS256\",\"kid\":\"test-k1\"}", claims);
     rc = kr_jws_verify(token, strlen(token), &params, keyring_resolve, &ring,
                        &v, &err);
     tap_ok(rc == KR_E_SYSTEM, "resolver failure: verify returns the error");
@@ -789,7 +784,7 @@ test_claims(const kr_rsakey *key)
     no_aud.aud = NULL;
 
 #define CLAIMS(...) (snprintf(c, sizeof(c), __VA_ARGS__), c)
-#define T(x) ((long long)(NOW + (x)))
+#define T(x)        ((long long)(NOW + (x)))
 
     check_claims("claims: not JSON", key, "{\"exp\":", &params,
                  KR_REASON_MALFORMED);
@@ -805,12 +800,10 @@ test_claims(const kr_rsakey *key)
     check_claims("claims: exp a string", key,
                  CLAIMS("{\"aud\":\"" AUD "\",\"exp\":\"%lld\"}", T(300)),
                  &params, KR_REASON_BAD_CLAIM);
-    check_claims("claims: exp true", key,
-                 "{\"aud\":\"" AUD "\",\"exp\":true}", &params,
-                 KR_REASON_BAD_CLAIM);
-    check_claims("claims: exp null", key,
-                 "{\"aud\":\"" AUD "\",\"exp\":null}", &params,
-                 KR_REASON_BAD_CLAIM);
+    check_claims("claims: exp true", key, "{\"aud\":\"" AUD "\",\"exp\":true}",
+                 &params, KR_REASON_BAD_CLAIM);
+    check_claims("claims: exp null", key, "{\"aud\":\"" AUD "\",\"exp\":null}",
+                 &params, KR_REASON_BAD_CLAIM);
     check_claims("claims: exp an object", key,
                  "{\"aud\":\"" AUD "\",\"exp\":{}}", &params,
                  KR_REASON_BAD_CLAIM);
@@ -827,16 +820,16 @@ test_claims(const kr_rsakey *key)
                  "{\"aud\":\"" AUD "\",\"exp\":1e400}", &params,
                  KR_REASON_BAD_CLAIM);
     check_claims("claims: exp beyond 64 bits", key,
-                 "{\"aud\":\"" AUD "\",\"exp\":99999999999999999999}",
-                 &params, KR_REASON_BAD_CLAIM);
-    check_claims("claims: nbf a string", key,
-                 CLAIMS("{\"aud\":\"" AUD "\",\"exp\":%lld,\"nbf\":\"0\"}",
-                        T(300)),
-                 &params, KR_REASON_BAD_CLAIM);
-    check_claims("claims: iat null", key,
-                 CLAIMS("{\"aud\":\"" AUD "\",\"exp\":%lld,\"iat\":null}",
-                        T(300)),
-                 &params, KR_REASON_BAD_CLAIM);
+                 "{\"aud\":\"" AUD "\",\"exp\":99999999999999999999}", &params,
+                 KR_REASON_BAD_CLAIM);
+    check_claims(
+        "claims: nbf a string", key,
+        CLAIMS("{\"aud\":\"" AUD "\",\"exp\":%lld,\"nbf\":\"0\"}", T(300)),
+        &params, KR_REASON_BAD_CLAIM);
+    check_claims(
+        "claims: iat null", key,
+        CLAIMS("{\"aud\":\"" AUD "\",\"exp\":%lld,\"iat\":null}", T(300)),
+        &params, KR_REASON_BAD_CLAIM);
     check_claims("claims: exp before iat", key,
                  CLAIMS("{\"aud\":\"" AUD "\",\"iat\":%lld,\"exp\":%lld}",
                         T(30), T(10)),
@@ -903,10 +896,10 @@ test_claims(const kr_rsakey *key)
                  CLAIMS("{\"aud\":\"" AUD "\",\"iat\":%lld,\"exp\":%lld}",
                         T(0), T(MAX_LIFETIME)),
                  &params, KR_REASON_NONE);
-    check_claims("lifetime: no iat, exp = now + max + leeway", key,
-                 CLAIMS("{\"aud\":\"" AUD "\",\"exp\":%lld}",
-                        T(MAX_LIFETIME + LEEWAY)),
-                 &params, KR_REASON_NONE);
+    check_claims(
+        "lifetime: no iat, exp = now + max + leeway", key,
+        CLAIMS("{\"aud\":\"" AUD "\",\"exp\":%lld}", T(MAX_LIFETIME + LEEWAY)),
+        &params, KR_REASON_NONE);
     check_claims("lifetime: no iat, exp = now + max + leeway + 1", key,
                  CLAIMS("{\"aud\":\"" AUD "\",\"exp\":%lld}",
                         T(MAX_LIFETIME + LEEWAY + 1)),
@@ -914,17 +907,17 @@ test_claims(const kr_rsakey *key)
 
     /* aud */
     check_claims("aud: string match", key,
-                 CLAIMS("{\"aud\":\"" AUD "\",\"exp\":%lld}", T(300)),
-                 &params, KR_REASON_NONE);
+                 CLAIMS("{\"aud\":\"" AUD "\",\"exp\":%lld}", T(300)), &params,
+                 KR_REASON_NONE);
     check_claims("aud: array match", key,
                  CLAIMS("{\"aud\":[\"https://other.test\",\"" AUD
                         "\"],\"exp\":%lld}",
                         T(300)),
                  &params, KR_REASON_NONE);
-    check_claims("aud: string mismatch", key,
-                 CLAIMS("{\"aud\":\"https://other.test\",\"exp\":%lld}",
-                        T(300)),
-                 &params, KR_REASON_AUD_MISMATCH);
+    check_claims(
+        "aud: string mismatch", key,
+        CLAIMS("{\"aud\":\"https://other.test\",\"exp\":%lld}", T(300)),
+        &params, KR_REASON_AUD_MISMATCH);
     check_claims("aud: prefix is no match", key,
                  CLAIMS("{\"aud\":\"" AUD "/x\",\"exp\":%lld}", T(300)),
                  &params, KR_REASON_AUD_MISMATCH);
@@ -974,11 +967,11 @@ static void
 test_reason_names(void)
 {
     static const char *const names[KR_REASON_COUNT] = {
-        "none",          "malformed",       "too_large",
-        "bad_header",    "alg_not_allowed", "crit_unsupported",
-        "kid_missing",   "kid_unknown",     "key_retired",
-        "key_revoked",   "bad_signature",   "exp_missing",
-        "bad_claim",     "expired",         "not_yet_valid",
+        "none",          "malformed",         "too_large",
+        "bad_header",    "alg_not_allowed",   "crit_unsupported",
+        "kid_missing",   "kid_unknown",       "key_retired",
+        "key_revoked",   "bad_signature",     "exp_missing",
+        "bad_claim",     "expired",           "not_yet_valid",
         "iat_in_future", "lifetime_too_long", "aud_mismatch",
     };
     int i;
@@ -1006,8 +999,8 @@ file_read(const char *path, size_t *len)
 
     if (f == NULL)
         return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
-        fseek(f, 0, SEEK_SET) == 0) {
+    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0
+        && fseek(f, 0, SEEK_SET) == 0) {
         buf = malloc((size_t)size + 1);
         if (buf != NULL && fread(buf, 1, (size_t)size, f) != (size_t)size) {
             free(buf);
@@ -1089,9 +1082,10 @@ test_fixtures(void)
 
     snprintf(path, sizeof(path), "%s/jwks/jose.jwks.json", dir);
     text = file_read(path, &len);
-    if (!tap_ok(text != NULL && kr_jwks_parse(text, len, 2048, &entries,
-                                              &n_entries, NULL,
-                                              &err) == KR_OK,
+    if (!tap_ok(text != NULL
+                    && kr_jwks_parse(text, len, 2048, &entries, &n_entries,
+                                     NULL, &err)
+                           == KR_OK,
                 "interop: jose JWKS loads")) {
         tap_diag("%s: %s", path, err.msg);
         goto out;
@@ -1175,8 +1169,8 @@ main(void)
     test_reason_names();
     test_aud_matches();
 
-    if (!tap_ok(kr_rsakey_generate(2048, &key, &err) == KR_OK &&
-                    kr_rsakey_generate(2048, &other, &err) == KR_OK,
+    if (!tap_ok(kr_rsakey_generate(2048, &key, &err) == KR_OK
+                    && kr_rsakey_generate(2048, &other, &err) == KR_OK,
                 "setup: two 2048-bit keys generated")) {
         tap_diag("%s", err.msg);
         goto out;

@@ -46,17 +46,17 @@ static int have_tmp_dir;
 static bytes_buf
 file_read(const char *path)
 {
-    bytes_buf b = { NULL, 0 };
+    bytes_buf b = {NULL, 0};
     FILE *f = fopen(path, "rb");
     long size;
 
     if (f == NULL)
         return b;
-    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
-        fseek(f, 0, SEEK_SET) == 0) {
+    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0
+        && fseek(f, 0, SEEK_SET) == 0) {
         b.data = malloc((size_t)size + 1);
-        if (b.data != NULL &&
-            fread(b.data, 1, (size_t)size, f) == (size_t)size) {
+        if (b.data != NULL
+            && fread(b.data, 1, (size_t)size, f) == (size_t)size) {
             b.len = (size_t)size;
             b.data[b.len] = '\0';
         } else {
@@ -99,8 +99,8 @@ bytes_replace(bytes_buf src, const char *from, const char *to)
     b.data = malloc(src.len * (to_len > from_len ? to_len : 1) + 8);
     b.len = 0;
     while (i < src.len) {
-        if (i + from_len <= src.len && memcmp(src.data + i, from, from_len) ==
-                                           0) {
+        if (i + from_len <= src.len
+            && memcmp(src.data + i, from, from_len) == 0) {
             memcpy(b.data + b.len, to, to_len);
             b.len += to_len;
             i += from_len;
@@ -270,13 +270,13 @@ fixture_import_ok(char **f, const char *expected)
     if (passfile != NULL) {
         passphrase = passphrase_read(f[9]);
         r = parse(b.data, b.len, NULL, MIN_BITS);
-        tap_ok(r.rc == KR_E_INPUT &&
-                   strstr(r.err.msg, "passphrase required") != NULL,
+        tap_ok(r.rc == KR_E_INPUT
+                   && strstr(r.err.msg, "passphrase required") != NULL,
                "%s: without passphrase: passphrase required", path);
         result_free(&r);
         r = parse(b.data, b.len, "not the passphrase", MIN_BITS);
-        tap_ok(r.rc == KR_E_INPUT &&
-                   strstr(r.err.msg, "wrong passphrase") != NULL,
+        tap_ok(r.rc == KR_E_INPUT
+                   && strstr(r.err.msg, "wrong passphrase") != NULL,
                "%s: wrong passphrase is reported as such", path);
         result_free(&r);
     }
@@ -311,15 +311,15 @@ fixture_import_refused(char **f, const char *expected)
         const char *verdict;
         const char *message;
     } reasons[] = {
-        { "key too small", "RSA key is 1024 bits; at least 2048 are "
-                           "required" },
-        { "unsupported key type (EC)", "unsupported key type EC; keyrot signs "
-                                       "RS256 and needs an RSA key" },
-        { "unsupported key type (Ed25519)",
-          "unsupported key type Ed25519; keyrot signs RS256 and needs an RSA "
-          "key" },
-        { "empty", "empty" },
-        { "malformed", "" },
+        {"key too small", "RSA key is 1024 bits; at least 2048 are "
+                          "required"},
+        {"unsupported key type (EC)", "unsupported key type EC; keyrot signs "
+                                      "RS256 and needs an RSA key"},
+        {"unsupported key type (Ed25519)",
+         "unsupported key type Ed25519; keyrot signs RS256 and needs an RSA "
+         "key"},
+        {"empty", "empty"},
+        {"malformed", ""},
     };
     const char *path = f[0];
     bytes_buf b = fixture_read(path);
@@ -338,8 +338,8 @@ fixture_import_refused(char **f, const char *expected)
         }
     }
     if (strstr(path, "truncated") != NULL)
-        tap_ok(strstr(r.err.msg, "truncated") != NULL,
-               "%s: says truncated", path);
+        tap_ok(strstr(r.err.msg, "truncated") != NULL, "%s: says truncated",
+               path);
     tap_diag("%s: %s", path, r.err.msg);
     result_free(&r);
     bytes_free(&b);
@@ -361,8 +361,7 @@ test_fixture_set(void)
         next = strchr(line, '\n');
         if (next != NULL)
             *next++ = '\0';
-        if (strncmp(line, "keys/", 5) != 0 ||
-            tsv_split(line, f, 12) < 10)
+        if (strncmp(line, "keys/", 5) != 0 || tsv_split(line, f, 12) < 10)
             continue;
 
         if (strncmp(f[3], "import ok", 9) == 0) {
@@ -388,7 +387,7 @@ test_repairs(void)
     bytes_buf k8 = fixture_read("keys/k8-rsa3072-leading-text.pem");
     bytes_buf v;
     bytes_buf w;
-    static const uint8_t bom[] = { 0xef, 0xbb, 0xbf };
+    static const uint8_t bom[] = {0xef, 0xbb, 0xbf};
     static const char json_head[] =
         "{\"type\": \"service_account\", \"private_key\": \"";
     static const char json_tail[] = "\", \"client_id\": \"1\"}\n";
@@ -461,7 +460,8 @@ test_repairs(void)
     bytes_free(&v);
 
     expect_ok("certtool text dump before", k8.data, k8.len, NULL,
-              "xCf-5v5CX5VQ2X9FGsxdmKGKXIv-jby62BkAczMAR0E", "before the "
+              "xCf-5v5CX5VQ2X9FGsxdmKGKXIv-jby62BkAczMAR0E",
+              "before the "
               "BEGIN line");
 
     v = bytes_concat(k1.data, k1.len, "trailing words\n", 15);
@@ -490,7 +490,7 @@ test_refusals(void)
     bytes_buf k3 = fixture_read("keys/k3-rsa4096-pkcs8.pem");
     bytes_buf v;
     bytes_buf w;
-    static const uint8_t bom[] = { 0xef, 0xbb, 0xbf };
+    static const uint8_t bom[] = {0xef, 0xbb, 0xbf};
     parse_result r;
 
     if (!tap_ok(k1.data && k2.data && pub.data && k3.data,
@@ -511,8 +511,7 @@ test_refusals(void)
     bytes_free(&v);
 
     v = bytes_concat(k1.data, k1.len, k2.data, k2.len);
-    expect_refused("two private keys", v.data, v.len, NULL,
-                   "2 private keys");
+    expect_refused("two private keys", v.data, v.len, NULL, "2 private keys");
     bytes_free(&v);
 
     v = bytes_concat(pub.data, pub.len, pub.data, pub.len);
@@ -540,18 +539,17 @@ test_refusals(void)
     bytes_free(&v);
 
     v = bytes_replace(k1, "-----BEGIN RSA PRIVATE KEY-----", "");
-    expect_refused("END without BEGIN", v.data, v.len, NULL, "without its "
+    expect_refused("END without BEGIN", v.data, v.len, NULL,
+                   "without its "
                    "BEGIN");
     bytes_free(&v);
 
     v = bytes_replace(k1, "MII", "M*I");
-    expect_refused("non-base64 character", v.data, v.len, NULL,
-                   "not base64");
+    expect_refused("non-base64 character", v.data, v.len, NULL, "not base64");
     bytes_free(&v);
 
     v = bytes_replace(k1, "MII", "MIJ");
-    expect_refused("damaged DER inside PEM", v.data, v.len, NULL,
-                   "malformed");
+    expect_refused("damaged DER inside PEM", v.data, v.len, NULL, "malformed");
     bytes_free(&v);
 
     expect_refused("empty", "", 0, NULL, "empty");
@@ -587,9 +585,10 @@ test_refusals(void)
     result_free(&r);
 
     r = parse(k1.data, k1.len, NULL, 3072);
-    tap_ok(r.rc == KR_E_INPUT &&
-               strcmp(r.err.msg, "RSA key is 2048 bits; at least 3072 are "
-                                 "required") == 0,
+    tap_ok(r.rc == KR_E_INPUT
+               && strcmp(r.err.msg, "RSA key is 2048 bits; at least 3072 are "
+                                    "required")
+                      == 0,
            "min_bits 3072 refuses a 2048-bit key");
     result_free(&r);
     r = parse(k3.data, k3.len, NULL, 4096);
@@ -612,16 +611,16 @@ out:
 static bytes_buf
 spki_with_exponent(const kr_rsakey *key, const uint8_t *e, size_t e_len)
 {
-    bytes_buf b = { NULL, 0 };
+    bytes_buf b = {NULL, 0};
     kr_bytes n = kr_rsakey_n(key);
-    gnutls_datum_t m = { (unsigned char *)n.data, (unsigned)n.len };
-    gnutls_datum_t ed = { (unsigned char *)e, (unsigned)e_len };
-    gnutls_datum_t out = { NULL, 0 };
+    gnutls_datum_t m = {(unsigned char *)n.data, (unsigned)n.len};
+    gnutls_datum_t ed = {(unsigned char *)e, (unsigned)e_len};
+    gnutls_datum_t out = {NULL, 0};
     gnutls_pubkey_t pub = NULL;
 
-    if (gnutls_pubkey_init(&pub) >= 0 &&
-        gnutls_pubkey_import_rsa_raw(pub, &m, &ed) >= 0 &&
-        gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_PEM, &out) >= 0) {
+    if (gnutls_pubkey_init(&pub) >= 0
+        && gnutls_pubkey_import_rsa_raw(pub, &m, &ed) >= 0
+        && gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_PEM, &out) >= 0) {
         b.data = malloc(out.size);
         memcpy(b.data, out.data, out.size);
         b.len = out.size;
@@ -637,11 +636,11 @@ test_exponents(void)
 {
     bytes_buf k1 = fixture_read("keys/k1-rsa2048-pkcs1.pem");
     parse_result r = parse(k1.data, k1.len, NULL, MIN_BITS);
-    static const uint8_t e_even[] = { 0x01, 0x00, 0x00 };
-    static const uint8_t e_one[] = { 0x01 };
-    static const uint8_t e_three[] = { 0x03 };
-    static const uint8_t e_big[] = { 0x01, 0x00, 0x00, 0x00, 0x00,
-                                     0x00, 0x00, 0x00, 0x01 };
+    static const uint8_t e_even[] = {0x01, 0x00, 0x00};
+    static const uint8_t e_one[] = {0x01};
+    static const uint8_t e_three[] = {0x03};
+    static const uint8_t e_big[] = {0x01, 0x00, 0x00, 0x00, 0x00,
+                                    0x00, 0x00, 0x00, 0x01};
     bytes_buf v;
 
     if (!tap_ok(r.key != NULL, "k1 loads for the exponent tests"))
@@ -706,37 +705,36 @@ test_openssl_forms(void)
         const char *passphrase;
         const char *warning;
     } forms[] = {
-        { "legacy encrypted PKCS#1",
-          "openssl rsa -in $K -aes256 -traditional -passout pass:secret "
-          "-out $D/legacy.pem",
-          "legacy.pem", "secret", NULL },
-        { "RSA PUBLIC KEY PEM",
-          "openssl rsa -in $K -RSAPublicKey_out -out $D/rsapub.pem",
-          "rsapub.pem", NULL, NULL },
-        { "RSA PUBLIC KEY DER",
-          "openssl rsa -in $K -RSAPublicKey_out -outform DER "
-          "-out $D/rsapub.der",
-          "rsapub.der", NULL, NULL },
-        { "certificate PEM",
-          "openssl req -new -x509 -key $K -subj /CN=keyrot-test -days 1 "
-          "-out $D/cert.pem",
-          "cert.pem", NULL, NULL },
-        { "certificate DER",
-          "openssl x509 -in $D/cert.pem -outform DER -out $D/cert.der",
-          "cert.der", NULL, NULL },
-        { "PKCS#1 DER",
-          "openssl rsa -in $K -traditional -outform DER -out $D/pkcs1.der",
-          "pkcs1.der", NULL, NULL },
-        { "SPKI DER",
-          "openssl rsa -in $K -pubout -outform DER -out $D/spki.der",
-          "spki.der", NULL, NULL },
-        { "encrypted PKCS#8 DER",
-          "openssl pkcs8 -topk8 -in $K -passout pass:secret -outform DER "
-          "-out $D/enc.der",
-          "enc.der", "secret", NULL },
-        { "certificate after its key",
-          "cat $K $D/cert.pem > $D/bundle.pem", "bundle.pem", NULL,
-          "ignored the \"CERTIFICATE\" PEM block" },
+        {"legacy encrypted PKCS#1",
+         "openssl rsa -in $K -aes256 -traditional -passout pass:secret "
+         "-out $D/legacy.pem",
+         "legacy.pem", "secret", NULL},
+        {"RSA PUBLIC KEY PEM",
+         "openssl rsa -in $K -RSAPublicKey_out -out $D/rsapub.pem",
+         "rsapub.pem", NULL, NULL},
+        {"RSA PUBLIC KEY DER",
+         "openssl rsa -in $K -RSAPublicKey_out -outform DER "
+         "-out $D/rsapub.der",
+         "rsapub.der", NULL, NULL},
+        {"certificate PEM",
+         "openssl req -new -x509 -key $K -subj /CN=keyrot-test -days 1 "
+         "-out $D/cert.pem",
+         "cert.pem", NULL, NULL},
+        {"certificate DER",
+         "openssl x509 -in $D/cert.pem -outform DER -out $D/cert.der",
+         "cert.der", NULL, NULL},
+        {"PKCS#1 DER",
+         "openssl rsa -in $K -traditional -outform DER -out $D/pkcs1.der",
+         "pkcs1.der", NULL, NULL},
+        {"SPKI DER",
+         "openssl rsa -in $K -pubout -outform DER -out $D/spki.der",
+         "spki.der", NULL, NULL},
+        {"encrypted PKCS#8 DER",
+         "openssl pkcs8 -topk8 -in $K -passout pass:secret -outform DER "
+         "-out $D/enc.der",
+         "enc.der", "secret", NULL},
+        {"certificate after its key", "cat $K $D/cert.pem > $D/bundle.pem",
+         "bundle.pem", NULL, "ignored the \"CERTIFICATE\" PEM block"},
     };
     bytes_buf b;
     parse_result r;
@@ -758,8 +756,8 @@ test_openssl_forms(void)
     }
 
     b = tmp_read("legacy.pem");
-    expect_refused("legacy encrypted PKCS#1 without passphrase", b.data,
-                   b.len, NULL, "passphrase required");
+    expect_refused("legacy encrypted PKCS#1 without passphrase", b.data, b.len,
+                   NULL, "passphrase required");
     expect_refused("legacy encrypted PKCS#1, wrong passphrase", b.data, b.len,
                    "wrong", "wrong passphrase");
     r = parse(b.data, b.len, "secret", MIN_BITS);

@@ -151,19 +151,19 @@ test_revoke_and_purge(kr_store *store)
     /* A verify-only key: registered without its private part. */
     tap_ok(kr_rsakey_generate(2048, &key, &err) == KR_OK, "generate a key");
     kr_rsakey_drop_private(key);
-    tap_ok(kr_store_key_add(store, key, "public-only", "imported", &outcome,
-                            &err)
-               == KR_OK,
-           "add a verify-only key");
+    tap_ok(
+        kr_store_key_add(store, key, "public-only", "imported", &outcome, &err)
+            == KR_OK,
+        "add a verify-only key");
     kr_rsakey_free(key);
     tap_ok(kr_lifecycle_purge(store, "public-only", &plan, &err)
                == KR_E_REFUSED,
            "purge of a pending key is refused");
     kr_error_clear(&err);
-    tap_ok(kr_lifecycle_revoke(store, "public-only", "test", false, &plan,
-                               &err)
-               == KR_OK,
-           "revoke the verify-only key");
+    tap_ok(
+        kr_lifecycle_revoke(store, "public-only", "test", false, &plan, &err)
+            == KR_OK,
+        "revoke the verify-only key");
     tap_ok(kr_lifecycle_purge(store, "public-only", &plan, &err) == KR_OK
                && !plan.changed
                && strstr(plan.note, "no private part") != NULL,
@@ -183,11 +183,11 @@ test_retire_guard_boundary(kr_store *store)
     kr_plan plan;
 
     ctx.now = switched;
-    tap_ok(kr_rsakey_generate(2048, &key, &err) == KR_OK
-               && kr_lifecycle_rotate(store, key, "guarded", &opts, &plan,
-                                      &err)
-                      == KR_OK,
-           "rotate away from bulk-18");
+    tap_ok(
+        kr_rsakey_generate(2048, &key, &err) == KR_OK
+            && kr_lifecycle_rotate(store, key, "guarded", &opts, &plan, &err)
+                   == KR_OK,
+        "rotate away from bulk-18");
     kr_rsakey_free(key);
 
     ctx.now = switched + 3600 + 60 - 1;
@@ -197,7 +197,7 @@ test_retire_guard_boundary(kr_store *store)
     kr_error_clear(&err);
     ctx.now = switched + 3600 + 60;
     tap_ok(kr_lifecycle_retire(store, "bulk-18", false, false, &plan, &err)
-               == KR_OK
+                   == KR_OK
                && state_of(store, "bulk-18") == KR_STATE_RETIRED,
            "retire at max_token_ttl + leeway succeeds");
 }
@@ -212,8 +212,8 @@ test_check(kr_store *store)
                && report.n_problems == 0 && report.n_keys == 21,
            "check finds 21 keys and no problem");
     for (size_t i = 0; i < report.n_problems; i++)
-        tap_diag("%s %s: %s", report.problems[i].check,
-                 report.problems[i].kid, report.problems[i].detail);
+        tap_diag("%s %s: %s", report.problems[i].check, report.problems[i].kid,
+                 report.problems[i].detail);
     kr_check_report_clear(&report);
 }
 

@@ -95,7 +95,8 @@ test_sign_verify(kr_rsakey *key)
 
     kr_error_clear(&err);
     tap_ok(kr_rsakey_sign_rs256(key, (const uint8_t *)message, msg_len, sig,
-                                &sig_len, &err) == KR_OK,
+                                &sig_len, &err)
+               == KR_OK,
            "sign succeeds");
     tap_ok(sig_len == 256, "signature is the modulus size");
     tap_ok(kr_rsakey_verify_rs256(key, (const uint8_t *)message, msg_len, sig,
@@ -145,11 +146,11 @@ test_pkcs8_roundtrip(kr_rsakey *key)
     kr_error err;
 
     kr_error_clear(&err);
-    tap_ok(kr_rsakey_export(key, KR_FORMAT_DER, true, &der, &der_len, &err) ==
-               KR_OK,
+    tap_ok(kr_rsakey_export(key, KR_FORMAT_DER, true, &der, &der_len, &err)
+               == KR_OK,
            "export private PKCS#8 DER");
-    tap_ok(kr_rsakey_from_pkcs8_der(der, der_len, &back, &err) == KR_OK &&
-               back != NULL,
+    tap_ok(kr_rsakey_from_pkcs8_der(der, der_len, &back, &err) == KR_OK
+               && back != NULL,
            "import PKCS#8 DER");
     if (back == NULL) {
         tap_diag("%s", err.msg);
@@ -170,18 +171,19 @@ test_pkcs8_roundtrip(kr_rsakey *key)
     tap_ok(len1 == len2 && len1 > 0 && memcmp(sig1, sig2, len1) == 0,
            "imported key gives the same signature");
 
-    tap_ok(kr_rsakey_export(key, KR_FORMAT_PEM, true, &pem, &pem_len, &err) ==
-               KR_OK &&
-               strncmp((char *)pem, "-----BEGIN PRIVATE KEY-----\n", 28) == 0 &&
-               strlen((char *)pem) == pem_len,
+    tap_ok(kr_rsakey_export(key, KR_FORMAT_PEM, true, &pem, &pem_len, &err)
+                   == KR_OK
+               && strncmp((char *)pem, "-----BEGIN PRIVATE KEY-----\n", 28)
+                      == 0
+               && strlen((char *)pem) == pem_len,
            "private PEM export is PKCS#8, NUL-terminated");
 
     der[der_len / 2] ^= 0x40;
     kr_rsakey_free(back);
     back = NULL;
     kr_error_clear(&err);
-    tap_ok(kr_rsakey_from_pkcs8_der(der, der_len, &back, &err) != KR_OK &&
-               back == NULL && err.msg[0] != '\0',
+    tap_ok(kr_rsakey_from_pkcs8_der(der, der_len, &back, &err) != KR_OK
+               && back == NULL && err.msg[0] != '\0',
            "import rejects damaged PKCS#8 DER");
 
 out:
@@ -200,13 +202,14 @@ test_public_export(kr_rsakey *key)
     kr_error err;
 
     kr_error_clear(&err);
-    tap_ok(kr_rsakey_export(key, KR_FORMAT_PEM, false, &pem, &pem_len, &err) ==
-               KR_OK &&
-               strncmp((char *)pem, "-----BEGIN PUBLIC KEY-----\n", 27) == 0,
+    tap_ok(kr_rsakey_export(key, KR_FORMAT_PEM, false, &pem, &pem_len, &err)
+                   == KR_OK
+               && strncmp((char *)pem, "-----BEGIN PUBLIC KEY-----\n", 27)
+                      == 0,
            "public PEM export is SubjectPublicKeyInfo");
-    tap_ok(kr_rsakey_export(key, KR_FORMAT_DER, false, &der, &der_len, &err) ==
-               KR_OK &&
-               der_len == 294 && der[0] == 0x30,
+    tap_ok(kr_rsakey_export(key, KR_FORMAT_DER, false, &der, &der_len, &err)
+                   == KR_OK
+               && der_len == 294 && der[0] == 0x30,
            "public DER export of a 2048-bit key is 294 bytes");
     free(pem);
     free(der);
@@ -224,24 +227,26 @@ test_params_roundtrip(kr_rsakey *key)
     kr_error err;
 
     kr_error_clear(&err);
-    tap_ok(kr_rsakey_params(key, &params, &storage, &storage_len, &err) ==
-               KR_OK,
+    tap_ok(kr_rsakey_params(key, &params, &storage, &storage_len, &err)
+               == KR_OK,
            "params export");
-    tap_ok(params.n.len == 256 && params.d.len > 0 && params.p.len > 0 &&
-               params.q.len > 0 && params.dp.len > 0 && params.dq.len > 0 &&
-               params.qi.len > 0,
+    tap_ok(params.n.len == 256 && params.d.len > 0 && params.p.len > 0
+               && params.q.len > 0 && params.dp.len > 0 && params.dq.len > 0
+               && params.qi.len > 0,
            "all eight parameters are set");
 
-    tap_ok(kr_rsakey_from_params(&params, &back, &err) == KR_OK &&
-               kr_rsakey_same_public(key, back) &&
-               kr_rsakey_has_private(back),
+    tap_ok(kr_rsakey_from_params(&params, &back, &err) == KR_OK
+               && kr_rsakey_same_public(key, back)
+               && kr_rsakey_has_private(back),
            "from_params rebuilds the private key");
 
     kr_rsakey_free(back);
     back = NULL;
     tap_ok(kr_rsakey_from_public(params.n.data, params.n.len, params.e.data,
-                                 params.e.len, &pub, &err) == KR_OK &&
-               !kr_rsakey_has_private(pub) && kr_rsakey_same_public(key, pub),
+                                 params.e.len, &pub, &err)
+                   == KR_OK
+               && !kr_rsakey_has_private(pub)
+               && kr_rsakey_same_public(key, pub),
            "from_public builds a public-only key");
 
     /* A single changed CRT value must be caught, not signed with. */
@@ -250,8 +255,8 @@ test_params_roundtrip(kr_rsakey *key)
     qi_copy[params.qi.len - 1] ^= 0x02;
     params.qi.data = qi_copy;
     kr_error_clear(&err);
-    tap_ok(kr_rsakey_from_params(&params, &back, &err) == KR_E_INPUT &&
-               back == NULL,
+    tap_ok(kr_rsakey_from_params(&params, &back, &err) == KR_E_INPUT
+               && back == NULL,
            "from_params rejects a wrong qi");
     tap_diag("wrong qi: %s", err.msg);
     wipe_free(qi_copy, params.qi.len);
@@ -269,31 +274,34 @@ static void
 test_bad_public(void)
 {
     uint8_t n[256];
-    static const uint8_t e_even[] = { 0x01, 0x00, 0x00 };
-    static const uint8_t e_one[] = { 0x01 };
-    static const uint8_t e_three[] = { 0x03 };
+    static const uint8_t e_even[] = {0x01, 0x00, 0x00};
+    static const uint8_t e_one[] = {0x01};
+    static const uint8_t e_three[] = {0x03};
     kr_rsakey *key = NULL;
     kr_error err;
 
     memset(n, 0xc5, sizeof(n));
 
     kr_error_clear(&err);
-    tap_ok(kr_rsakey_from_public(n, sizeof(n), e_even, sizeof(e_even), &key,
-                                 &err) == KR_E_INPUT &&
-               strstr(err.msg, "even") != NULL,
-           "from_public rejects an even exponent");
+    tap_ok(
+        kr_rsakey_from_public(n, sizeof(n), e_even, sizeof(e_even), &key, &err)
+                == KR_E_INPUT
+            && strstr(err.msg, "even") != NULL,
+        "from_public rejects an even exponent");
     tap_diag("%s", err.msg);
 
     kr_error_clear(&err);
-    tap_ok(kr_rsakey_from_public(n, sizeof(n), e_one, sizeof(e_one), &key,
-                                 &err) == KR_E_INPUT &&
-               strstr(err.msg, "is 1") != NULL,
-           "from_public rejects e = 1");
+    tap_ok(
+        kr_rsakey_from_public(n, sizeof(n), e_one, sizeof(e_one), &key, &err)
+                == KR_E_INPUT
+            && strstr(err.msg, "is 1") != NULL,
+        "from_public rejects e = 1");
 
     kr_error_clear(&err);
     tap_ok(kr_rsakey_from_public(n, sizeof(n), e_three, sizeof(e_three), &key,
-                                 &err) == KR_OK &&
-               key != NULL,
+                                 &err)
+                   == KR_OK
+               && key != NULL,
            "from_public accepts e = 3");
     kr_rsakey_free(key);
     key = NULL;
@@ -301,12 +309,13 @@ test_bad_public(void)
     n[sizeof(n) - 1] = 0xc4;
     kr_error_clear(&err);
     tap_ok(kr_rsakey_from_public(n, sizeof(n), e_three, sizeof(e_three), &key,
-                                 &err) == KR_E_INPUT,
+                                 &err)
+               == KR_E_INPUT,
            "from_public rejects an even modulus");
 
     kr_error_clear(&err);
-    tap_ok(kr_rsakey_from_public(n, 0, e_three, sizeof(e_three), &key, &err) ==
-               KR_E_INPUT,
+    tap_ok(kr_rsakey_from_public(n, 0, e_three, sizeof(e_three), &key, &err)
+               == KR_E_INPUT,
            "from_public rejects an empty modulus");
 }
 
@@ -315,15 +324,16 @@ test_thumbprint_rfc7638(void)
 {
     uint8_t *n = NULL;
     size_t n_len = 0;
-    static const uint8_t e[] = { 0x01, 0x00, 0x01 };
+    static const uint8_t e[] = {0x01, 0x00, 0x01};
     kr_rsakey *key = NULL;
     char tp[KR_THUMBPRINT_SIZE];
     kr_error err;
 
     kr_error_clear(&err);
-    if (kr_b64url_decode(rfc7638_n, strlen(rfc7638_n), &n, &n_len, &err) !=
-            KR_OK ||
-        kr_rsakey_from_public(n, n_len, e, sizeof(e), &key, &err) != KR_OK) {
+    if (kr_b64url_decode(rfc7638_n, strlen(rfc7638_n), &n, &n_len, &err)
+            != KR_OK
+        || kr_rsakey_from_public(n, n_len, e, sizeof(e), &key, &err)
+               != KR_OK) {
         tap_ok(0, "RFC 7638 example key loads: %s", err.msg);
         goto out;
     }
@@ -350,25 +360,28 @@ test_drop_private(kr_rsakey *key)
     kr_error err;
 
     kr_rsakey_drop_private(key);
-    tap_ok(!kr_rsakey_has_private(key), "drop_private removes the private part");
+    tap_ok(!kr_rsakey_has_private(key),
+           "drop_private removes the private part");
 
     kr_error_clear(&err);
-    tap_ok(kr_rsakey_sign_rs256(key, (const uint8_t *)"x", 1, sig, &sig_len,
-                                &err) == KR_E_REFUSED &&
-               sig_len == 0,
-           "sign with a public key is refused");
-    tap_ok(strstr(err.msg, "private") != NULL, "refusal names the private part");
+    tap_ok(
+        kr_rsakey_sign_rs256(key, (const uint8_t *)"x", 1, sig, &sig_len, &err)
+                == KR_E_REFUSED
+            && sig_len == 0,
+        "sign with a public key is refused");
+    tap_ok(strstr(err.msg, "private") != NULL,
+           "refusal names the private part");
 
     kr_error_clear(&err);
-    tap_ok(kr_rsakey_export(key, KR_FORMAT_PEM, true, &out, &out_len, &err) ==
-               KR_E_REFUSED &&
-               out == NULL,
+    tap_ok(kr_rsakey_export(key, KR_FORMAT_PEM, true, &out, &out_len, &err)
+                   == KR_E_REFUSED
+               && out == NULL,
            "private export of a public key is refused");
 
     kr_error_clear(&err);
-    tap_ok(kr_rsakey_params(key, &params, &storage, &storage_len, &err) ==
-               KR_E_REFUSED &&
-               storage == NULL,
+    tap_ok(kr_rsakey_params(key, &params, &storage, &storage_len, &err)
+                   == KR_E_REFUSED
+               && storage == NULL,
            "params of a public key are refused");
 }
 
@@ -382,8 +395,8 @@ file_read(const char *path, size_t *len)
 
     if (f == NULL)
         return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
-        fseek(f, 0, SEEK_SET) == 0) {
+    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0
+        && fseek(f, 0, SEEK_SET) == 0) {
         buf = malloc((size_t)size + 1);
         if (buf != NULL && fread(buf, 1, (size_t)size, f) != (size_t)size) {
             free(buf);
@@ -449,8 +462,8 @@ test_openssl_interop(void)
     snprintf(path, sizeof(path), "%s/key.der", dir);
     der = file_read(path, &der_len);
     kr_error_clear(&err);
-    tap_ok(der != NULL &&
-               kr_rsakey_from_pkcs8_der(der, der_len, &key, &err) == KR_OK,
+    tap_ok(der != NULL
+               && kr_rsakey_from_pkcs8_der(der, der_len, &key, &err) == KR_OK,
            "openssl's PKCS#8 DER loads");
     if (key == NULL)
         goto out;
@@ -459,8 +472,8 @@ test_openssl_interop(void)
                          &sig_len, &err);
     snprintf(path, sizeof(path), "%s/sig", dir);
     theirs = file_read(path, &theirs_len);
-    tap_ok(theirs != NULL && theirs_len == sig_len &&
-               memcmp(theirs, sig, sig_len) == 0,
+    tap_ok(theirs != NULL && theirs_len == sig_len
+               && memcmp(theirs, sig, sig_len) == 0,
            "our RS256 signature equals openssl's byte for byte");
 
     /* openssl must accept our PKCS#8 (checks every CRT value) and our

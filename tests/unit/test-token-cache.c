@@ -17,7 +17,7 @@
 #include "tap.h"
 #include "token-cache.h"
 
-#define T0 1767229260
+#define T0  1767229260
 #define TTL 300
 
 /* A mint function that counts its calls and makes tokens "tok-N". */

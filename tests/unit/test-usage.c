@@ -30,11 +30,11 @@ static kr_context ctx = {
 static void
 test_hash_vectors(void)
 {
-    kr_audit_fields first = {1, T0, false, 0, "test@localhost", "init", NULL,
-                             "{}"};
-    kr_audit_fields second = {2,         T0 + 1,   true,
-                              T0,        "t\xc3\xa9st@host", "import",
-                              "key-1",   "{\"bits\":2048}"};
+    kr_audit_fields first = {1,      T0,   false, 0, "test@localhost",
+                             "init", NULL, "{}"};
+    kr_audit_fields second = {
+        2,       T0 + 1,           true, T0, "t\xc3\xa9st@host", "import",
+        "key-1", "{\"bits\":2048}"};
     char zeros[KR_AUDIT_HASH_SIZE];
     char hash[KR_AUDIT_HASH_SIZE];
     char next[KR_AUDIT_HASH_SIZE];
@@ -44,14 +44,16 @@ test_hash_vectors(void)
     zeros[KR_AUDIT_HASH_SIZE - 1] = '\0';
     tap_ok(kr_audit_hash(&first, zeros, hash, &err) == KR_OK,
            "hash the first record");
-    tap_str_eq(hash,
-               "78ebc7bbccb6f8eefe26ad93daa7edf45875de2d4075393bb140b7515afba44a",
-               "first record hash");
+    tap_str_eq(
+        hash,
+        "78ebc7bbccb6f8eefe26ad93daa7edf45875de2d4075393bb140b7515afba44a",
+        "first record hash");
     tap_ok(kr_audit_hash(&second, hash, next, &err) == KR_OK,
            "hash the second record");
-    tap_str_eq(next,
-               "218435b8eed3d3c1a0dc74247db8ea76fc4a853aca1d8c88591561a3680bec46",
-               "second record hash, with clock, kid and UTF-8");
+    tap_str_eq(
+        next,
+        "218435b8eed3d3c1a0dc74247db8ea76fc4a853aca1d8c88591561a3680bec46",
+        "second record hash, with clock, kid and UTF-8");
 }
 
 static kr_usage_row *
@@ -169,8 +171,7 @@ test_batch_counts(kr_store *store)
         used += (size_t)snprintf(many + used, sizeof(many) - used,
                                  "%s\"m%02d\"", i ? "," : "", i);
     snprintf(many + used, sizeof(many) - used, "]}");
-    tap_ok(event_add(batch, KR_USAGE_ACCEPTED, "key-new", NULL, many)
-               == KR_OK,
+    tap_ok(event_add(batch, KR_USAGE_ACCEPTED, "key-new", NULL, many) == KR_OK,
            "add a token with 20 audiences");
 
     /* 150 two-byte characters: the cut must not split one. */
@@ -234,10 +235,11 @@ test_batch_counts(kr_store *store)
     }
     free(rows);
 
-    tap_ok(kr_store_usage_list(store, "key-new", T0 + 86400, &rows, &n_rows,
-                               &err) == KR_OK
-               && n_rows == 1 && rows[0].n_accepted == 1,
-           "list since the second day");
+    tap_ok(
+        kr_store_usage_list(store, "key-new", T0 + 86400, &rows, &n_rows, &err)
+                == KR_OK
+            && n_rows == 1 && rows[0].n_accepted == 1,
+        "list since the second day");
     free(rows);
 }
 
@@ -248,18 +250,22 @@ test_late_evidence(kr_store *store)
     kr_error err = {0};
 
     tap_ok(kr_store_usage_late_evidence(store, "key-old", T0 + 60, T0, &late,
-                                        &err) == KR_OK
+                                        &err)
+                   == KR_OK
                && late.iat == T0 + 100 && late.accepted_at == T0 + 200
                && (strcmp(late.aud, "a") == 0 || strcmp(late.aud, "b") == 0),
            "late evidence found");
     tap_ok(kr_store_usage_late_evidence(store, "key-old", T0 + 60, T0 + 200,
-                                        &late, &err) == KR_OK,
+                                        &late, &err)
+               == KR_OK,
            "evidence accepted exactly at the window's start counts");
     tap_ok(kr_store_usage_late_evidence(store, "key-old", T0 + 60, T0 + 201,
-                                        &late, &err) == KR_E_NOTFOUND,
+                                        &late, &err)
+               == KR_E_NOTFOUND,
            "evidence older than the window does not count");
     tap_ok(kr_store_usage_late_evidence(store, "key-old", T0 + 100, T0, &late,
-                                        &err) == KR_E_NOTFOUND,
+                                        &err)
+               == KR_E_NOTFOUND,
            "a token issued at deactivation is not late");
     tap_ok(kr_store_usage_late_evidence(store, "key-new", 0, 0, &late, &err)
                == KR_E_NOTFOUND,
@@ -278,7 +284,8 @@ test_counters_off(kr_store *store)
            "turn usage counting off");
     tap_ok(kr_usage_batch_new(store, &batch, &err) == KR_OK
                && event_add(batch, KR_USAGE_SIGNED, "key-new", NULL,
-                            "{\"aud\":\"z\",\"exp\":1}") == KR_OK
+                            "{\"aud\":\"z\",\"exp\":1}")
+                      == KR_OK
                && kr_usage_batch_flush(batch, &err) == KR_OK,
            "count with counting off");
     kr_usage_batch_free(batch);
