@@ -256,7 +256,7 @@ line_read(FILE *in, char *buf, size_t max_len, size_t *len)
     size_t used = 0;
     int c;
 
-    while ((c = getc(in)) != EOF && c != '\n') {
+    while ((c = getc_unlocked(in)) != EOF && c != '\n') {
         if (used <= max_len)
             buf[used++] = (char)c;
     }
