@@ -18,6 +18,7 @@ int cmd_header(kr_cli *cli, int argc, char **argv);
 int cmd_verify(kr_cli *cli, int argc, char **argv);
 int cmd_jwks(kr_cli *cli, int argc, char **argv);
 int cmd_export(kr_cli *cli, int argc, char **argv);
+int cmd_encrypt_keys(kr_cli *cli, int argc, char **argv);
 int cmd_rotate(kr_cli *cli, int argc, char **argv);
 int cmd_retire(kr_cli *cli, int argc, char **argv);
 int cmd_revoke(kr_cli *cli, int argc, char **argv);

@@ -44,6 +44,8 @@ static const command commands[] = {
     {"status", cmd_status, "one line for monitoring"},
     {"check", cmd_check, "check the store's integrity and invariants"},
     {"export", cmd_export, "write a key's public part, or its private part"},
+    {"encrypt-keys", cmd_encrypt_keys,
+     "encrypt plaintext private keys under the store passphrase"},
     {"audit", cmd_audit, "list, verify or archive the audit log"},
     {"usage", cmd_usage, "show usage per key and audience"},
 };

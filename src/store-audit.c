@@ -70,6 +70,8 @@ static const kr_audit_event_info audit_events[] = {
     {"revoke", "a key was revoked, with the reason", false},
     {"purge", "the private part of a key was destroyed", false},
     {"export_private", "a private key was exported to a file", false},
+    {"encrypt_private",
+     "a stored private key was encrypted under the store passphrase", false},
     {"policy_set", "a policy setting changed, with the old and new value",
      false},
     {"audit_archive", "old records were moved to an archive file", false},

@@ -1409,6 +1409,123 @@ out:
     return rc;
 }
 
+/* Re-encodes the plaintext private part of one key, read from stmt's
+ * current row (kid, private_der), under the store passphrase. */
+static kr_code
+private_reencrypt(kr_store *store, sqlite3_stmt *row, sqlite3_stmt *update,
+                  kr_error *err)
+{
+    char kid[KR_KID_SIZE];
+    kr_rsakey *key = NULL;
+    uint8_t *plain = NULL, *sealed = NULL;
+    size_t plain_len, sealed_len = 0;
+    kr_code rc;
+
+    copy_text(kid, sizeof(kid), sqlite3_column_text(row, 0));
+    plain_len = (size_t)sqlite3_column_bytes(row, 1);
+    plain = malloc(plain_len ? plain_len : 1);
+    if (plain == NULL)
+        return kr_error_set(err, KR_E_SYSTEM, "out of memory");
+    memcpy(plain, sqlite3_column_blob(row, 1), plain_len);
+
+    rc = kr_rsakey_from_pkcs8_der(plain, plain_len, &key, err);
+    if (rc == KR_OK)
+        rc = kr_rsakey_export_encrypted(key, store->ctx->store_passphrase,
+                                        &sealed, &sealed_len, err);
+    if (rc != KR_OK)
+        goto out;
+
+    if (sqlite3_reset(update) != SQLITE_OK
+        || sqlite3_bind_blob(update, 1, sealed, (int)sealed_len, SQLITE_STATIC)
+               != SQLITE_OK
+        || sqlite3_bind_text(update, 2, kid, -1, SQLITE_TRANSIENT)
+               != SQLITE_OK) {
+        rc = kr_store_sql_error(store, "encrypting a key", err);
+        goto out;
+    }
+    rc = step_done(store, update, "encrypting a key", err);
+    sqlite3_clear_bindings(update);
+    if (rc == KR_OK)
+        rc = kr_store_audit_append(store, "encrypt_private", kid, NULL, err);
+
+out:
+    kr_rsakey_free(key);
+    gnutls_memset(plain, 0, plain_len);
+    free(plain);
+    if (sealed != NULL) {
+        gnutls_memset(sealed, 0, sealed_len);
+        free(sealed);
+    }
+    return rc;
+}
+
+kr_code
+kr_store_private_encrypt_all(kr_store *store, size_t *n_encrypted,
+                             kr_error *err)
+{
+    static const char select_sql[] =
+        "SELECT kid, private_der FROM keys"
+        " WHERE private_der IS NOT NULL AND private_encrypted = 0"
+        " ORDER BY created_at, rowid";
+    static const char update_sql[] =
+        "UPDATE keys SET private_der = ?, private_encrypted = 1 WHERE kid = ?";
+    sqlite3_stmt *row = NULL, *update = NULL;
+    size_t n = 0;
+    int step = SQLITE_DONE;
+    kr_code rc;
+
+    *n_encrypted = 0;
+    if (store->ctx->store_passphrase == NULL)
+        return kr_error_set(err, KR_E_USAGE,
+                            "no store passphrase was given; set "
+                            "--store-passphrase-file or "
+                            "KEYROT_STORE_PASSPHRASE_FILE");
+
+    rc = kr_store_begin(store, err);
+    if (rc != KR_OK)
+        return rc;
+    rc = at_rest_check(store, err);
+    if (rc == KR_OK)
+        rc = prepare(store, select_sql, &row, err);
+    if (rc == KR_OK)
+        rc = prepare(store, update_sql, &update, err);
+    if (rc != KR_OK)
+        goto out;
+
+    /* Updating the row just read is safe in SQLite: the SELECT keeps its
+     * place, and the updated rows no longer match it. */
+    while (rc == KR_OK && (step = sqlite3_step(row)) == SQLITE_ROW) {
+        rc = private_reencrypt(store, row, update, err);
+        n++;
+    }
+    if (rc == KR_OK && step != SQLITE_DONE)
+        rc = kr_store_sql_error(store, "reading the keys", err);
+    if (rc != KR_OK)
+        goto out;
+
+    sqlite3_finalize(row);
+    row = NULL;
+    sqlite3_finalize(update);
+    update = NULL;
+    if (n > 0)
+        rc = kr_store_commit(store, err);
+    else
+        kr_store_rollback(store);
+
+    /* Also when nothing was left to encrypt: a run whose checkpoint failed
+     * (a reader held the log) is completed by running it again. */
+    if (rc == KR_OK)
+        rc = kr_store_checkpoint(store, err);
+    if (rc == KR_OK)
+        *n_encrypted = n;
+
+out:
+    sqlite3_finalize(row);
+    sqlite3_finalize(update);
+    kr_store_rollback(store);
+    return rc;
+}
+
 kr_code
 kr_store_export_record(kr_store *store, const char *kid, const char *format,
                        const char *path, kr_error *err)

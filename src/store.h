@@ -203,6 +203,16 @@ kr_code kr_store_key_add(kr_store *store, const kr_rsakey *key,
                          const char *kid, const char *origin,
                          kr_add_outcome *outcome, kr_error *err);
 
+/* Encrypts every private part still stored in plaintext under the store
+ * passphrase (ctx->store_passphrase), in one transaction with one audit
+ * record per key, then truncates the write-ahead log so that no plaintext
+ * copy stays in the store's files. *n_encrypted receives the count (0
+ * when every private part was already encrypted). Returns KR_E_USAGE
+ * without a passphrase, KR_E_REFUSED when it does not open the keys
+ * already encrypted. */
+kr_code kr_store_private_encrypt_all(kr_store *store, size_t *n_encrypted,
+                                     kr_error *err);
+
 /* Records in the audit log that the private part of kid was exported in
  * format to the file at path (the names only, never the key). */
 kr_code kr_store_export_record(kr_store *store, const char *kid,
