@@ -126,9 +126,9 @@ encode(const kr_rsakey *key, const export_args *args, uint8_t **data,
         if (jwk == NULL)
             return kr_error_set(err, KR_E_SYSTEM, "out of memory");
     }
-    /* NOTE: jansson frees the private JWK's member strings without wiping
-     * them; only the dumped text below is wiped by the caller. */
+    /* The dumped text is wiped by the caller, the JWK's strings here. */
     text = json_dumps(jwk, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    kr_json_wipe(jwk);
     json_decref(jwk);
     if (text == NULL)
         return kr_error_set(err, KR_E_SYSTEM, "out of memory");

@@ -113,8 +113,6 @@ kr_jwk_private(const kr_rsakey *key, const char *kid, json_t **out,
         goto out;
     }
 
-    /* NOTE: jansson keeps its own copy of each member string and frees it
-     * without wiping it. This file wipes only the buffers it owns. */
     for (i = JWK_N_PUBLIC; i < JWK_N_MEMBERS; i++) {
         if (!jwk_member_set(jwk, member_names[i], *values[i], true)) {
             rc = kr_error_set(err, KR_E_SYSTEM, "out of memory");
@@ -126,6 +124,7 @@ kr_jwk_private(const kr_rsakey *key, const char *kid, json_t **out,
     jwk = NULL;
 
 out:
+    kr_json_wipe(jwk);
     json_decref(jwk);
     if (storage != NULL)
         gnutls_memset(storage, 0, storage_len);
@@ -472,23 +471,23 @@ jwks_entry_add(const json_t *jwk, size_t index, unsigned min_bits,
     return KR_OK;
 }
 
-/* Wipes the private member strings of every key in a parsed JWK Set. A
- * published set should carry none, but one that does must not leave them
- * in freed memory. jansson owns the strings, and they are writable. */
-static void
-jwks_private_wipe(json_t *keys)
+void
+kr_json_wipe(json_t *json)
 {
+    const char *name;
     json_t *value;
     size_t i;
-    int m;
 
-    for (i = 0; i < json_array_size(keys); i++) {
-        for (m = JWK_N_PUBLIC; m < JWK_N_MEMBERS; m++) {
-            value = json_object_get(json_array_get(keys, i), member_names[m]);
-            if (json_is_string(value))
-                gnutls_memset((char *)json_string_value(value), 0,
-                              json_string_length(value));
-        }
+    /* jansson owns the strings and they are writable; the const in its
+     * getter only guards against edits that would break its invariants,
+     * and zero bytes keep the recorded length valid for freeing. */
+    if (json_is_string(json)) {
+        gnutls_memset((char *)json_string_value(json), 0,
+                      json_string_length(json));
+    } else if (json_is_object(json)) {
+        json_object_foreach(json, name, value) kr_json_wipe(value);
+    } else if (json_is_array(json)) {
+        json_array_foreach(json, i, value) kr_json_wipe(value);
     }
 }
 
@@ -543,7 +542,7 @@ kr_jwks_parse(const char *text, size_t text_len, unsigned min_bits,
 out:
     kr_jwks_entries_free(list, n_list);
     if (json_is_array(keys))
-        jwks_private_wipe(keys);
+        kr_json_wipe(keys);
     json_decref(root);
     return rc;
 }

@@ -19,9 +19,16 @@
 json_t *kr_jwk_public(const kr_rsakey *key, const char *kid);
 
 /* Builds the private JWK (adds d, p, q, dp, dq, qi). Returns KR_E_REFUSED
- * without a private part. The caller must wipe the JSON text it dumps. */
+ * without a private part. The caller must wipe the JSON text it dumps and
+ * call kr_json_wipe on the JWK before json_decref. */
 kr_code kr_jwk_private(const kr_rsakey *key, const char *kid, json_t **out,
                        kr_error *err);
+
+/* Overwrites every string value inside json (objects and arrays too) with
+ * zero bytes, so that private members do not stay in memory that jansson
+ * frees. json is unusable afterwards except for json_decref. NULL is
+ * allowed. */
+void kr_json_wipe(json_t *json);
 
 /* Parses one RSA JWK object: private when "d" is present, else public.
  * Rejects other "kty" values, a "use" other than "sig", an "alg" other

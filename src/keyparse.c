@@ -1035,27 +1035,6 @@ parse_der(const uint8_t *data, size_t data_len, const char *passphrase,
     return rc;
 }
 
-/* Overwrites every string value in a parsed JSON document: jansson keeps
- * its own copies of "d", "p" and the other private members, and frees them
- * without wiping. The strings are owned by their json_t, so writing into
- * them before the final decref is safe. */
-static void
-json_wipe_strings(json_t *json)
-{
-    const char *name;
-    json_t *value;
-    size_t i;
-
-    if (json_is_string(json)) {
-        gnutls_memset((char *)json_string_value(json), 0,
-                      json_string_length(json));
-    } else if (json_is_object(json)) {
-        json_object_foreach(json, name, value) json_wipe_strings(value);
-    } else if (json_is_array(json)) {
-        json_array_foreach(json, i, value) json_wipe_strings(value);
-    }
-}
-
 /* Gives EC and Ed25519 JWKs the same message as their PEM forms. */
 static kr_code
 jwk_type_check(const json_t *jwk, kr_error *err)
@@ -1131,7 +1110,7 @@ parse_jwk(const text_buf *t, unsigned min_bits, kr_rsakey **out,
 
 out:
     if (jwk != NULL)
-        json_wipe_strings(jwk);
+        kr_json_wipe(jwk);
     json_decref(jwk);
     return rc;
 }
