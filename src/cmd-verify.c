@@ -56,7 +56,7 @@ static const char usage[] =
 typedef struct cached_key {
     char kid[KR_KID_SIZE];
     kr_rsakey *key; /* public key; NULL when unknown */
-    bool has_info;  /* store lookups: info holds the key's record */
+    bool has_info;  /* store lookups: info contains the key's record */
     kr_key_info info;
     time_t looked_up; /* wall clock of the last store lookup */
 } cached_key;
@@ -228,8 +228,8 @@ usage_flush(const kr_cli *cli, resolver *r, bool force)
         cli_warn(cli, "usage not recorded: %s", err.msg);
 }
 
-/* Verifies one token, prints its result and counts it; returns false when
- * it is not valid, and sets err on a verification that could not run. */
+/* Verifies one token, prints its result and counts it. Returns false when
+ * the token is not valid, and sets err when the check could not run. */
 static bool
 token_check(const kr_cli *cli, resolver *r, const kr_verify_params *params,
             const char *token, size_t len, kr_error *err)
@@ -246,10 +246,10 @@ token_check(const kr_cli *cli, resolver *r, const kr_verify_params *params,
     return valid;
 }
 
-/* Reads one line of at most max_len bytes into buf (which holds max_len +
- * 2 bytes) without its line end. A longer line is consumed to its end and
- * reported with *len = max_len + 1, so that the verifier rejects it as
- * too large without ever holding it. Returns false at end of input. */
+/* Reads one line of at most max_len bytes, without its line end, into buf
+ * (max_len + 2 bytes). A longer line is consumed to its end and reported
+ * with *len = max_len + 1, so that the verifier rejects it as too large
+ * without keeping it in memory. Returns false at end of input. */
 static bool
 line_read(FILE *in, char *buf, size_t max_len, size_t *len)
 {
@@ -289,10 +289,10 @@ stream_check(kr_cli *cli, resolver *r, const kr_verify_params *params)
             continue;
         n_tokens++;
 
-        /* A stream may run for hours: without --now, each token is judged,
-         * and its usage counted, at the time it arrives; the resolver
-         * judges key deadlines at that time too and rereads key states
-         * every KEY_STATE_TTL_SECONDS. */
+        /* A stream may run for hours. Without --now, each token is judged
+         * and counted at the time it arrives. The resolver judges key
+         * deadlines at that time too and rereads key states every
+         * KEY_STATE_TTL_SECONDS. */
         step_params = *params;
         if (!cli->ctx.now_overridden) {
             cli->ctx.now = (int64_t)time(NULL);

@@ -2,7 +2,7 @@
 /*
  * JSON Web Keys (RFC 7517) for RSA keys (RFC 7518 section 6.3): building
  * the public and private JWK of a key, parsing one JWK, and parsing a JWK
- * Set. Uses jansson; knows nothing of the store.
+ * Set. Uses jansson and does not depend on the store.
  */
 #ifndef KEYROT_JWK_H
 #define KEYROT_JWK_H

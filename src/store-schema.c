@@ -173,9 +173,8 @@ static const char schema_v2[] =
     "    'audit records are removed only by keyrot audit archive');"
     "  END;";
 
-/* Migrations in order; entry i takes the schema from version i to i+1. */
-/* Private parts encrypted under the store passphrase (PBES2 PKCS#8 DER)
- * are marked, so that loading knows to ask for the passphrase. */
+/* Version 3 marks private parts encrypted under the store passphrase
+ * (PBES2 PKCS#8 DER), so that loading asks for the passphrase. */
 static const char schema_v3[] =
     "ALTER TABLE keys ADD COLUMN private_encrypted INTEGER NOT NULL"
     "  DEFAULT 0 CHECK (private_encrypted IN (0, 1));";
@@ -195,6 +194,7 @@ static const char schema_v5[] =
     "  WHERE event NOT IN ('token_signed', 'token_accepted', "
     "'token_refused');";
 
+/* Migrations in order; entry i takes the schema from version i to i+1. */
 static const char *const migrations[] = {
     schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
 };

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The keystore: one SQLite file holding keys, their lifecycle state, the
- * policy, usage counters and the hash-chained audit log. This module owns
- * every SQL statement and the schema; the lifecycle rules that decide
- * which transition is allowed live in lifecycle.c, which calls the
+ * The keystore: one SQLite file that contains keys, their lifecycle state,
+ * the policy, usage counters and the hash-chained audit log. The store
+ * module (store*.c) owns every SQL statement and the schema. The rules for
+ * which transition is allowed are in lifecycle.c, which calls the
  * primitives declared in store-internal.h.
  *
  * Thread safety: one kr_store per thread. Several processes may share one
@@ -122,7 +122,7 @@ kr_code kr_store_open(const char *path, const kr_context *ctx, kr_store **out,
 /* Closes the store; NULL is allowed. */
 void kr_store_close(kr_store *store);
 
-/* Starts a read transaction: every read until kr_store_read_end sees one
+/* Starts a read transaction. Every read until kr_store_read_end reads one
  * snapshot of the store, even while other processes commit changes. Do
  * not write inside it. */
 kr_code kr_store_read_begin(kr_store *store, kr_error *err);

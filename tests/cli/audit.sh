@@ -52,9 +52,12 @@ recs = [json.loads(line) for line in open(sys.argv[1])]
 now = int(sys.argv[2])
 assert [r["seq"] for r in recs] == [1, 2, 3, 4, 5, 6], recs
 assert [r["event"] for r in recs] == ["init", "import", "activate", "generate", "deactivate", "activate"]
-assert recs[0]["kid"] is None and recs[1]["kid"] == "key-a"
-assert recs[0]["clock"] == now and recs[5]["clock"] == now + 60
-assert all(abs(r["at"] - recs[0]["at"]) < 3600 and "@" in r["actor"] for r in recs)
+assert recs[0]["kid"] is None, recs[0]
+assert recs[1]["kid"] == "key-a", recs[1]
+assert recs[0]["clock"] == now, recs[0]
+assert recs[5]["clock"] == now + 60, recs[5]
+assert all(abs(r["at"] - recs[0]["at"]) < 3600 for r in recs), recs
+assert all("@" in r["actor"] for r in recs), recs
 assert recs[4]["details"] == {"from": "active", "to": "retiring", "retire_after": now + 60 + 7200}
 PY
 

@@ -2,7 +2,7 @@
 # Durations that are no whole number of one unit were shown in the
 # smallest exact unit: max_token_ttl 2h plus leeway 1m read "(121m)". They
 # are now written largest unit first ("2h1m"), and every duration keyrot
-# prints can be given back to it. rotate --if-older-than also said
+# prints can be given back to it. rotate --if-older-than also printed
 # "nothing to do" twice in one line.
 . "${TOP_SRCDIR:-.}/tests/cli/lib.sh"
 need_tool sqlite3
@@ -33,7 +33,7 @@ expect_out '"rotate_every":129600' "1d12h is 129600 seconds"
 kr policy
 expect_out "^rotate_every +1d12h$" "policy shows 1d12h"
 
-# Units must come largest first, each once, and a bare number stands alone.
+# Units must come largest first, each once, and a bare number has no unit.
 dump_store "$t_dir/before.sql"
 for bad in 1h30 1m1h 1h1h 5x h 1d-1; do
     kr policy set overlap="$bad"
@@ -45,7 +45,7 @@ expect_rc 2 "a duration over 100 years"
 expect_err "longer than 100 years" "overlap=36600d1s is too long"
 expect_unchanged "$t_dir/before.sql" "invalid durations"
 
-# rotate --if-older-than: the reason, with "nothing to do" said once.
+# rotate --if-older-than: the reason, with "nothing to do" printed once.
 kr --now "$T0" generate --kid k1 --activate
 kr --now "$((T0 + 86400 + 3600))" rotate --if-older-than 90d
 expect_rc 0 "rotate --if-older-than on a young key"

@@ -81,7 +81,8 @@ assert (b["signed"], b["last_exp"]) == (3, t0 + 310), b
 assert (a["first_signed_at"], a["last_signed_at"]) == (t0, t0 + 10), a
 assert (a["accepted"], a["first_accepted_at"], a["last_accepted_at"]) == (6, t0 + 20, t0 + 100), a
 assert (b["accepted"], b["first_accepted_at"], b["last_accepted_at"]) == (3, t0 + 20, t0 + 20), b
-assert a["refused_by_reason"] == {"expired": 1} and a["refused"] == 1, a
+assert a["refused_by_reason"] == {"expired": 1}, a
+assert a["refused"] == 1, a
 assert b["refused_by_reason"] == {"aud_mismatch": 1}, b
 # Refused before the signature held: the audience is not trusted.
 assert by[("k1", None)]["refused_by_reason"] == {"bad_signature": 1}
@@ -123,7 +124,8 @@ kr --json show k1
 /usr/bin/python3 -c '
 import json, sys
 k = json.load(sys.stdin)
-assert k["kid"] == "k1" and len(k["usage"]) == 3, k
+assert k["kid"] == "k1", k
+assert len(k["usage"]) == 3, k
 assert {u["aud"]: u["signed"] for u in k["usage"]} == {"proj-a": 5, "proj-b": 3, None: 0}
 ' <"$t_dir/out" && pass "show --json includes the usage" || fail "show --json: $(cat "$t_dir/out")"
 
@@ -171,7 +173,8 @@ kr --json usage
 /usr/bin/python3 -c '
 import json, sys
 rows = {r["aud"]: r for r in json.load(sys.stdin)}
-assert rows["proj-a"]["signed"] == 2 and rows["proj-a"]["last_exp"] == 1767229700, rows
+assert rows["proj-a"]["signed"] == 2, rows
+assert rows["proj-a"]["last_exp"] == 1767229700, rows
 assert rows["proj-b"]["signed"] == 1, rows
 ' <"$t_dir/out" && pass "a version 1 store keeps its usage after migration" ||
     fail "migrated usage: $(cat "$t_dir/out")"
